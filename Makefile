@@ -1,0 +1,45 @@
+# gorpyc: common tasks. `make test` is what CI runs (.ci/run).
+SHELL := /bin/bash
+GO ?= go
+PYTHON ?= /usr/bin/python3
+FUZZTIME ?= 5m
+
+.PHONY: all test peers vet demo bench fuzz golden golden-check
+
+all: test
+
+## peers: install/unpack both Python rpyc peers (5.3.0 via apt, 6.0.1 from trixie's .deb); idempotent
+peers:
+	bash tox-interop/prepare.sh
+
+## vet: static checks
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
+
+## test: peers, vet, then every test with the race detector (interop against both peers included)
+test: peers
+	$(GO) mod download
+	$(MAKE) --no-print-directory vet
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+## demo: a hand-built RPyC request to real Python rpyc servers of both versions
+demo: peers
+	bash examples/wire/run.sh
+
+## bench: Go benchmarks beside Python rpyc's own figures on the same values
+bench: peers
+	$(GO) test -run='^$$' -bench=. -benchmem ./brine ./channel
+	$(PYTHON) tox-interop/bench_brine.py
+
+## fuzz: run every fuzz target for FUZZTIME each
+fuzz:
+	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) ./brine
+	$(GO) test -run='^$$' -fuzz=FuzzFrame -fuzztime=$(FUZZTIME) ./channel
+
+## golden: regenerate testdata/*.json with Debian's rpyc 5.3.0; golden-check: verify under both peers
+golden: peers
+	$(PYTHON) testdata/gen_golden.py
+golden-check: peers
+	$(PYTHON) testdata/gen_golden.py --check
+	PYTHONPATH=$(CURDIR)/tox-interop/.peers/rpyc6/usr/lib/python3/dist-packages $(PYTHON) testdata/gen_golden.py --check

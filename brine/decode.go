@@ -1,0 +1,415 @@
+package brine
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/big"
+	"strconv"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// Decoder decodes brine with configurable limits. The zero value uses [MaxDepth] and
+// [MaxIntDigits]. A Decoder holds no state between calls and is safe for concurrent use.
+type Decoder struct {
+	// MaxDepth limits tuple, slice and frozenset nesting; 0 means [MaxDepth].
+	MaxDepth int
+	// MaxIntDigits limits the decimal digits of an integer; 0 means [MaxIntDigits].
+	MaxIntDigits int
+}
+
+// Load decodes exactly one brine value from data, with the default limits. Unlike Python, which
+// ignores them, trailing bytes are an error ([ErrTrailingData]); so is a bytes value shorter than
+// its declared length, which Python would silently return short.
+//
+// The result never aliases data: strings and byte slices are copied.
+func Load(data []byte) (any, error) {
+	return Decoder{}.Load(data)
+}
+
+// Decode decodes one brine value from the start of data and reports how many bytes it used. Bytes
+// after the value are left alone.
+func Decode(data []byte) (v any, n int, err error) {
+	return Decoder{}.Decode(data)
+}
+
+// Load is like the package-level [Load], with d's limits.
+func (d Decoder) Load(data []byte) (any, error) {
+	v, n, err := d.Decode(data)
+	if err != nil {
+		return nil, err
+	}
+	if n != len(data) {
+		return nil, &SyntaxError{Offset: n, Tag: Tag(data[n]), Err: ErrTrailingData,
+			Detail: itoa(len(data)-n) + " bytes left"}
+	}
+	return v, nil
+}
+
+// Decode is like the package-level [Decode], with d's limits.
+func (d Decoder) Decode(data []byte) (v any, n int, err error) {
+	st := decodeState{data: data, maxDepth: d.MaxDepth, maxDigits: d.MaxIntDigits}
+	if st.maxDepth <= 0 {
+		st.maxDepth = MaxDepth
+	}
+	if st.maxDigits <= 0 {
+		st.maxDigits = MaxIntDigits
+	}
+	v, err = st.value(0)
+	if err != nil {
+		return nil, 0, err
+	}
+	return v, st.pos, nil
+}
+
+type decodeState struct {
+	data      []byte
+	pos       int
+	maxDepth  int
+	maxDigits int
+
+	// Slabs: small tuples, strings and byte slices of one decode are carved from shared chunks,
+	// which turns thousands of small allocations into a few. Values carved from a slab have their
+	// capacity capped, so appending to one never writes into another. A slab chunk is written once
+	// and never modified, which is what makes the strings built over strSlab immutable.
+	tupSlab   []any
+	strSlab   []byte
+	bytesSlab []byte
+}
+
+const (
+	tupSlabItems = 256  // items per tuple chunk
+	smallValue   = 64   // strings and bytes up to this length go to a slab
+	byteSlabSize = 4096 // bytes per string or bytes chunk
+)
+
+func (st *decodeState) newTuple(n int) Tuple {
+	if n > tupSlabItems/4 {
+		return make(Tuple, n)
+	}
+	if len(st.tupSlab) < n {
+		// Size the chunk by what the rest of the input could still hold (an item takes at least a
+		// byte, a typical one about four), so small messages do not pay for a big chunk.
+		size := min(max((len(st.data)-st.pos)/4, n, 8), tupSlabItems)
+		st.tupSlab = make([]any, size)
+	}
+	t := st.tupSlab[:n:n]
+	st.tupSlab = st.tupSlab[n:]
+	return t
+}
+
+// carve copies b into a chunk of *slab and returns the copy with its capacity capped.
+func carve(slab *[]byte, b []byte, remaining int) []byte {
+	if cap(*slab)-len(*slab) < len(b) {
+		*slab = make([]byte, 0, min(max(remaining+len(b), smallValue), byteSlabSize))
+	}
+	start := len(*slab)
+	*slab = append(*slab, b...)
+	return (*slab)[start:len(*slab):len(*slab)]
+}
+
+func (st *decodeState) newString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > smallValue {
+		return string(b)
+	}
+	c := carve(&st.strSlab, b, len(st.data)-st.pos)
+	return unsafe.String(&c[0], len(c))
+}
+
+func (st *decodeState) newBytes(b []byte) []byte {
+	if len(b) > smallValue || len(b) == 0 {
+		return append([]byte{}, b...)
+	}
+	return carve(&st.bytesSlab, b, len(st.data)-st.pos)
+}
+
+// immediates holds the boxed int64 for every immediate tag, so decoding them never allocates.
+var immediates = func() (t [256]any) {
+	for tag := int(TagImmFirst); tag <= int(TagImmLast); tag++ {
+		t[tag] = int64(tag - ImmBias)
+	}
+	return t
+}()
+
+var emptyTuple = Tuple{}
+
+func (st *decodeState) fail(at int, tag Tag, err error, detail string) error {
+	return &SyntaxError{Offset: at, Tag: tag, Err: err, Detail: detail}
+}
+
+// need returns the next n bytes, or a truncation error attributed to the value at `at`.
+func (st *decodeState) need(n int, at int, tag Tag) ([]byte, error) {
+	if n < 0 || n > len(st.data)-st.pos {
+		return nil, st.fail(at, tag, ErrTruncated, "need "+itoa(n)+" bytes, have "+itoa(len(st.data)-st.pos))
+	}
+	b := st.data[st.pos : st.pos+n]
+	st.pos += n
+	return b, nil
+}
+
+func (st *decodeState) value(depth int) (any, error) {
+	at := st.pos
+	if at >= len(st.data) {
+		if at == 0 {
+			return nil, st.fail(at, TagNone, ErrTruncated, "empty input")
+		}
+		return nil, st.fail(at, TagNone, ErrTruncated, "value expected")
+	}
+	tag := Tag(st.data[at])
+	st.pos++
+	if tag >= TagImmFirst && tag <= TagImmLast {
+		return immediates[tag], nil
+	}
+	switch tag {
+	case TagNone:
+		return nil, nil
+	case TagTrue:
+		return true, nil
+	case TagFalse:
+		return false, nil
+	case TagNotImplemented:
+		return NotImplemented, nil
+	case TagEllipsis:
+		return Ellipsis, nil
+	case TagEmptyTuple:
+		return emptyTuple, nil
+	case TagEmptyBytes, TagBytes1, TagBytes2, TagBytes3, TagBytes4, TagBytesL1, TagBytesL4:
+		b, err := st.bytesBody(tag, at)
+		if err != nil {
+			return nil, err
+		}
+		return st.newBytes(b), nil
+	case TagStr:
+		if st.pos >= len(st.data) {
+			return nil, st.fail(at, tag, ErrTruncated, "str without its bytes")
+		}
+		inner := Tag(st.data[st.pos])
+		if !isBytesTag(inner) {
+			return nil, st.fail(at, tag, ErrMalformed, "str must hold a bytes value, found "+inner.String())
+		}
+		st.pos++
+		b, err := st.bytesBody(inner, at)
+		if err != nil {
+			return nil, err
+		}
+		if !utf8.Valid(b) {
+			return nil, st.fail(at, tag, ErrInvalidUTF8, "")
+		}
+		return st.newString(b), nil
+	case TagTup1, TagTup2, TagTup3, TagTup4:
+		return st.tuple(int(tag-TagTup1)+1, depth, at, tag)
+	case TagTupL1:
+		b, err := st.need(1, at, tag)
+		if err != nil {
+			return nil, err
+		}
+		return st.tuple(int(b[0]), depth, at, tag)
+	case TagTupL4:
+		b, err := st.need(4, at, tag)
+		if err != nil {
+			return nil, err
+		}
+		return st.tuple(int(binary.BigEndian.Uint32(b)), depth, at, tag)
+	case TagIntL1:
+		b, err := st.need(1, at, tag)
+		if err != nil {
+			return nil, err
+		}
+		return st.intText(int(b[0]), at, tag)
+	case TagIntL4:
+		b, err := st.need(4, at, tag)
+		if err != nil {
+			return nil, err
+		}
+		return st.intText(int(binary.BigEndian.Uint32(b)), at, tag)
+	case TagFloat:
+		b, err := st.need(8, at, tag)
+		if err != nil {
+			return nil, err
+		}
+		return math.Float64frombits(binary.BigEndian.Uint64(b)), nil
+	case TagComplex:
+		b, err := st.need(16, at, tag)
+		if err != nil {
+			return nil, err
+		}
+		return complex(math.Float64frombits(binary.BigEndian.Uint64(b)),
+			math.Float64frombits(binary.BigEndian.Uint64(b[8:]))), nil
+	case TagSlice:
+		if depth >= st.maxDepth {
+			return nil, st.fail(at, tag, ErrTooDeep, "limit "+itoa(st.maxDepth))
+		}
+		inner, err := st.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		t, ok := inner.(Tuple)
+		if !ok || len(t) != 3 {
+			return nil, st.fail(at, tag, ErrMalformed, "slice must hold a 3-tuple")
+		}
+		return Slice{Start: t[0], Stop: t[1], Step: t[2]}, nil
+	case TagFrozenSet:
+		if st.pos >= len(st.data) {
+			return nil, st.fail(at, tag, ErrTruncated, "frozenset without its members")
+		}
+		if inner := Tag(st.data[st.pos]); !isTupleTag(inner) {
+			return nil, st.fail(at, tag, ErrMalformed, "frozenset must hold a tuple, found "+inner.String())
+		}
+		inner, err := st.value(depth)
+		if err != nil {
+			return nil, err
+		}
+		t := inner.(Tuple)
+		if len(t) == 0 {
+			return FrozenSet{}, nil
+		}
+		return FrozenSet(t), nil
+	}
+	return nil, st.fail(at, tag, ErrUnknownTag, "")
+}
+
+func isBytesTag(t Tag) bool {
+	return t == TagEmptyBytes || (t >= TagBytes1 && t <= TagBytesL4)
+}
+
+func isTupleTag(t Tag) bool {
+	return t == TagEmptyTuple || (t >= TagTup1 && t <= TagTupL4)
+}
+
+// bytesBody reads the length (if any) and body of a bytes value whose tag was already consumed.
+// The result aliases the input.
+func (st *decodeState) bytesBody(tag Tag, at int) ([]byte, error) {
+	var n int
+	switch tag {
+	case TagEmptyBytes:
+		return nil, nil
+	case TagBytesL1:
+		b, err := st.need(1, at, tag)
+		if err != nil {
+			return nil, err
+		}
+		n = int(b[0])
+	case TagBytesL4:
+		b, err := st.need(4, at, tag)
+		if err != nil {
+			return nil, err
+		}
+		n = int(binary.BigEndian.Uint32(b))
+	default:
+		n = int(tag-TagBytes1) + 1
+	}
+	return st.need(n, at, tag)
+}
+
+func (st *decodeState) tuple(n, depth, at int, tag Tag) (any, error) {
+	if depth >= st.maxDepth {
+		return nil, st.fail(at, tag, ErrTooDeep, "limit "+itoa(st.maxDepth))
+	}
+	// Every item takes at least one byte: refuse counts the input cannot hold before allocating.
+	if n > len(st.data)-st.pos {
+		return nil, st.fail(at, tag, ErrTruncated, "tuple of "+itoa(n)+" items, only "+
+			itoa(len(st.data)-st.pos)+" bytes left")
+	}
+	t := st.newTuple(n)
+	for i := range t {
+		v, err := st.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		t[i] = v
+	}
+	return t, nil
+}
+
+// intText parses n bytes of integer text with the grammar of Python's int() on bytes: optional
+// surrounding ASCII whitespace, an optional sign, decimal digits with single underscores between
+// them. Canonical text (what every encoder emits) takes a fast path.
+func (st *decodeState) intText(n, at int, tag Tag) (any, error) {
+	b, err := st.need(n, at, tag)
+	if err != nil {
+		return nil, err
+	}
+	// Fast path: canonical, at most 18 digits, fits int64 without overflow checks.
+	if len(b) > 0 && len(b) <= 19 {
+		neg := b[0] == '-'
+		digits := b
+		if neg {
+			digits = b[1:]
+		}
+		if len(digits) > 0 && len(digits) <= 18 && len(digits) <= st.maxDigits {
+			var v int64
+			ok := true
+			for _, c := range digits {
+				if c < '0' || c > '9' {
+					ok = false
+					break
+				}
+				v = v*10 + int64(c-'0')
+			}
+			if ok {
+				if neg {
+					v = -v
+				}
+				return v, nil
+			}
+		}
+	}
+	return st.slowInt(b, at, tag)
+}
+
+func (st *decodeState) slowInt(b []byte, at int, tag Tag) (any, error) {
+	isSpace := func(c byte) bool { return c == ' ' || (c >= '\t' && c <= '\r') }
+	for len(b) > 0 && isSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	neg := false
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		neg = b[0] == '-'
+		b = b[1:]
+	}
+	if len(b) == 0 {
+		return nil, st.fail(at, tag, ErrInvalidInt, "no digits")
+	}
+	digits := make([]byte, 0, len(b)+1)
+	if neg {
+		digits = append(digits, '-')
+	}
+	prevDigit := false
+	for i, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			digits = append(digits, c)
+			prevDigit = true
+		case c == '_' && prevDigit && i+1 < len(b) && b[i+1] >= '0' && b[i+1] <= '9':
+			prevDigit = false
+		default:
+			return nil, st.fail(at, tag, ErrInvalidInt, "unexpected byte "+quoteByte(c))
+		}
+	}
+	nd := len(digits)
+	if neg {
+		nd--
+	}
+	if nd > st.maxDigits {
+		return nil, st.fail(at, tag, ErrIntTooLarge, itoa(nd)+" digits, limit "+itoa(st.maxDigits))
+	}
+	x, ok := new(big.Int).SetString(string(digits), 10)
+	if !ok {
+		return nil, st.fail(at, tag, ErrInvalidInt, "")
+	}
+	if x.IsInt64() {
+		return x.Int64(), nil
+	}
+	return x, nil
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+func quoteByte(c byte) string { return fmt.Sprintf("0x%02x", c) }

@@ -1,0 +1,3 @@
+module github.com/gorpyc/rpyc
+
+go 1.24
