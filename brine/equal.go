@@ -78,6 +78,9 @@ func equalSet(x, y []any, depth int) bool {
 	if len(x) != len(y) {
 		return false
 	}
+	if equalSeq(x, y, depth) {
+		return true // same order: the common case, and linear
+	}
 	used := make([]bool, len(y))
 outer:
 	for _, xv := range x {
