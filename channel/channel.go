@@ -1,0 +1,168 @@
+package channel
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+)
+
+// maxRetained is the largest buffer a Channel keeps for reuse between calls;
+// larger buffers are dropped after use so one huge message does not pin
+// memory for the life of the connection.
+const maxRetained = 4 << 20
+
+// Channel sends and receives frames over a byte stream.
+//
+// One goroutine may call Recv while any number of goroutines call Send
+// concurrently; each frame is written with a single Write call under a
+// mutex, so frames never interleave. (Concurrent Recv calls are serialized
+// but make little sense, since the payload buffer is shared.) Close may be
+// called at any time from any goroutine.
+//
+// If a Write or Read fails after part of a frame went through, the byte
+// stream is no longer at a frame boundary; the Channel then remembers the
+// error and returns it from every later Send (respectively Recv). An error
+// that consumed or produced no byte of a frame, such as a deadline expiring
+// while waiting for a header, is returned once and the Channel stays usable.
+type Channel struct {
+	cfg    Config
+	cfgErr error
+	r      io.Reader
+	w      io.Writer
+	closer io.Closer
+
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+
+	wmu  sync.Mutex
+	wbuf []byte
+	werr error // sticky error after a partial write
+
+	rmu  sync.Mutex
+	rbuf []byte
+	hdr  [HeaderSize]byte
+	rerr error // sticky error after a partial read
+}
+
+// New returns a Channel reading from and writing to rw. If rw implements
+// io.Closer, Close closes it. cfg's zero fields take their defaults; if cfg
+// is invalid (see [Config.Validate]) every Send and Recv returns the
+// validation error.
+func New(rw io.ReadWriter, cfg Config) *Channel {
+	closer, _ := rw.(io.Closer)
+	return NewSplit(rw, rw, closer, cfg)
+}
+
+// NewSplit returns a Channel reading from r and writing to w, for transports
+// such as pipes that use separate streams. Close closes c, which may be nil.
+func NewSplit(r io.Reader, w io.Writer, c io.Closer, cfg Config) *Channel {
+	ncfg, err := cfg.normalize()
+	return &Channel{cfg: ncfg, cfgErr: err, r: r, w: w, closer: c}
+}
+
+// Config returns the configuration in effect, with defaults filled in.
+func (c *Channel) Config() Config { return c.cfg }
+
+// Send writes payload as one frame, compressing it according to the
+// Config. The frame is built in a buffer reused across calls and written
+// with exactly one Write call; Send does not retain payload. It is safe to
+// call from several goroutines at once.
+func (c *Channel) Send(payload []byte) error {
+	if c.cfgErr != nil {
+		return c.cfgErr
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.closed.Load() {
+		return fmt.Errorf("channel: send: %w", ErrClosed)
+	}
+	if c.werr != nil {
+		return c.werr
+	}
+	frame, err := appendFrame(c.wbuf[:0], payload, &c.cfg)
+	if err != nil {
+		return err
+	}
+	n, err := c.w.Write(frame)
+	if err == nil && n != len(frame) {
+		err = io.ErrShortWrite
+	}
+	if cap(frame) <= maxRetained {
+		c.wbuf = frame[:0]
+	} else {
+		c.wbuf = nil
+	}
+	if err == nil {
+		return nil
+	}
+	if c.closed.Load() {
+		return fmt.Errorf("channel: send: %w (%v)", ErrClosed, err)
+	}
+	err = fmt.Errorf("channel: writing %d-byte frame: %w", len(frame), err)
+	if n > 0 && n < len(frame) {
+		c.werr = fmt.Errorf("channel: stream broken by partial write of %d/%d bytes: %w", n, len(frame), err)
+	}
+	return err
+}
+
+// Recv reads the next frame and returns its payload, decompressed if it
+// was compressed.
+//
+// The returned slice is owned by the Channel and is only valid until the
+// next call to Recv, which may overwrite it; copy it to keep it.
+//
+// At the end of the stream Recv returns io.EOF itself if no byte of a new
+// frame was read, and an error wrapping io.ErrUnexpectedEOF otherwise.
+// Limits from the Config are enforced (ErrFrameTooLarge,
+// ErrMessageTooLarge), as is zlib validity (ErrCorrupt). After Close, Recv
+// returns an error wrapping ErrClosed.
+func (c *Channel) Recv() ([]byte, error) {
+	if c.cfgErr != nil {
+		return nil, c.cfgErr
+	}
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	if c.closed.Load() {
+		return nil, fmt.Errorf("channel: recv: %w", ErrClosed)
+	}
+	if c.rerr != nil {
+		return nil, c.rerr
+	}
+	if cap(c.rbuf) > maxRetained {
+		c.rbuf = nil
+	}
+	payload, desync, err := readFrame(c.r, &c.cfg, c.rbuf, c.hdr[:])
+	if err != nil {
+		if c.closed.Load() {
+			return nil, fmt.Errorf("channel: recv: %w (%v)", ErrClosed, err)
+		}
+		if desync {
+			c.rerr = err
+		}
+		return nil, err
+	}
+	c.rbuf = payload
+	return payload, nil
+}
+
+// Close marks the Channel closed and closes the underlying io.Closer, if
+// any, which also interrupts a blocked Send or Recv on most transports.
+// Later calls to Send and Recv return errors wrapping ErrClosed. Close is
+// idempotent: the first call returns the closer's error, later calls return
+// nil.
+func (c *Channel) Close() error {
+	first := false
+	c.closeOnce.Do(func() {
+		first = true
+		c.closed.Store(true)
+		if c.closer != nil {
+			c.closeErr = c.closer.Close()
+		}
+	})
+	if first {
+		return c.closeErr
+	}
+	return nil
+}
