@@ -1,0 +1,35 @@
+#!/usr/bin/python3
+"""A small Python rpyc service for gorpyc's demos. Binds 127.0.0.1 on a free port (or --port),
+prints "LISTENING 127.0.0.1:<port>" and serves until killed (or --oneshot: one connection)."""
+import argparse
+import sys
+
+import rpyc
+from rpyc.utils.server import OneShotServer, ThreadedServer
+
+
+class DemoService(rpyc.Service):
+    def exposed_add(self, a, b):
+        return a + b
+
+    def exposed_greet(self, name, greeting="Hello"):
+        return "%s, %s! (from Python rpyc %s)" % (greeting, name, rpyc.__version__)
+
+    def exposed_version(self):
+        return rpyc.__version__
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--oneshot", action="store_true")
+    args = ap.parse_args()
+    cls = OneShotServer if args.oneshot else ThreadedServer
+    srv = cls(DemoService, hostname="127.0.0.1", port=args.port,
+              protocol_config={"allow_public_attrs": False})
+    print("LISTENING 127.0.0.1:%d" % srv.port, flush=True)
+    srv.start()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
