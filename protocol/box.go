@@ -1,0 +1,339 @@
+package protocol
+
+import (
+	"fmt"
+	"math/big"
+	"reflect"
+	"strings"
+	"sync"
+	"unicode"
+	"weak"
+
+	"github.com/gorpyc/rpyc/brine"
+	"github.com/gorpyc/rpyc/internal/wire"
+	"github.com/gorpyc/rpyc/netref"
+)
+
+// ByRef wraps a value that must travel by reference even if it could go by value (a slice of
+// ints, say, that the peer should see as a live, mutable Go object rather than a tuple).
+type ByRef struct{ Value any }
+
+// identity keys exported objects that have a pointer identity, so that exporting the same
+// object twice reuses its id_pack (and its reference count), as Python does with id().
+type identity struct {
+	typ reflect.Type
+	ptr uintptr
+	n   int
+}
+
+func identityOf(v any) (identity, bool) {
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Chan, reflect.UnsafePointer:
+		if rv.IsNil() {
+			return identity{}, false
+		}
+		return identity{typ: rv.Type(), ptr: rv.Pointer()}, true
+	case reflect.Slice:
+		if rv.IsNil() || rv.Len() == 0 {
+			return identity{}, false
+		}
+		return identity{typ: rv.Type(), ptr: rv.Pointer(), n: rv.Len()}, true
+	}
+	return identity{}, false
+}
+
+// box converts a Go value to its wire box (label, value), following Python's order (4.2):
+// dumpable values by value, tuples element-wise, this peer's proxies as LOCAL_REF, and anything
+// else exported as REMOTE_REF. Go slices and arrays of dumpable items travel as tuples (wrap
+// them in ByRef to export them instead).
+func (c *Conn) box(v any) (brine.Tuple, error) {
+	switch x := v.(type) {
+	case nil, bool, int, int64, string, float64, []byte:
+		if s, ok := x.(string); ok && !brine.Dumpable(s) {
+			return nil, fmt.Errorf("%w: str is not valid UTF-8", ValueError)
+		}
+		return brine.Tuple{int64(wire.LabelValue), v}, nil
+	case brine.Tuple:
+		if brine.Dumpable(x) {
+			return brine.Tuple{int64(wire.LabelValue), x}, nil
+		}
+		items := make(brine.Tuple, len(x))
+		for i, it := range x {
+			b, err := c.box(it)
+			if err != nil {
+				return nil, err
+			}
+			items[i] = b
+		}
+		return brine.Tuple{int64(wire.LabelTuple), items}, nil
+	case *netref.Ref:
+		if x.Conn() == netref.Conn(c) {
+			if x.Released() {
+				return nil, fmt.Errorf("%w: proxy %v was released", ValueError, x.ID())
+			}
+			return brine.Tuple{int64(wire.LabelLocalRef), x.ID().Tuple()}, nil
+		}
+	case ByRef:
+		return c.boxRef(x.Value), nil
+	case wire.IDPack:
+		return brine.Tuple{int64(wire.LabelValue), x.Tuple()}, nil
+	}
+	if brine.Dumpable(v) {
+		return brine.Tuple{int64(wire.LabelValue), v}, nil
+	}
+	if t, ok := sliceAsTuple(v); ok {
+		return c.box(t)
+	}
+	return c.boxRef(v), nil
+}
+
+// sliceAsTuple converts a Go slice or array (not []byte) whose items are all dumpable to a Tuple.
+func sliceAsTuple(v any) (brine.Tuple, bool) {
+	rv := reflect.ValueOf(v)
+	if k := rv.Kind(); k != reflect.Slice && k != reflect.Array {
+		return nil, false
+	}
+	t := make(brine.Tuple, rv.Len())
+	for i := range t {
+		it := rv.Index(i).Interface()
+		if !brine.Dumpable(it) {
+			if conv, ok := plainScalar(rv.Index(i)); ok {
+				it = conv
+			} else {
+				return nil, false
+			}
+		}
+		t[i] = it
+	}
+	return t, true
+}
+
+// plainScalar converts named Go scalar types (type Celsius float64) to their plain value.
+func plainScalar(rv reflect.Value) (any, bool) {
+	switch rv.Kind() {
+	case reflect.Bool:
+		return rv.Bool(), true
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return rv.Int(), true
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return new(big.Int).SetUint64(rv.Uint()), true
+	case reflect.Float32, reflect.Float64:
+		return rv.Float(), true
+	case reflect.String:
+		return rv.String(), true
+	}
+	return nil, false
+}
+
+// boxRef exports v and returns its REMOTE_REF box.
+func (c *Conn) boxRef(v any) brine.Tuple {
+	return brine.Tuple{int64(wire.LabelRemoteRef), c.export(v).Tuple()}
+}
+
+// export adds v to the local object table (or counts one more reference to it).
+func (c *Conn) export(v any) wire.IDPack {
+	idn, hasIdentity := identityOf(v)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if hasIdentity {
+		if id, ok := c.byIdentity[idn]; ok {
+			if e, ok := c.locals[id]; ok {
+				e.extra++
+				return id
+			}
+		}
+	}
+	name := namePack(v)
+	cid, ok := c.classIDs[name]
+	if !ok {
+		cid = classIDFor(name)
+		c.classIDs[name] = cid
+	}
+	c.nextID++
+	id := wire.IDPack{Name: name, ClassID: cid, InstanceID: c.nextID}
+	c.locals[id] = &localEntry{obj: v}
+	if hasIdentity {
+		c.byIdentity[idn] = id
+	}
+	return id
+}
+
+var (
+	classIDMu  sync.Mutex
+	classIDMap = map[string]int64{}
+)
+
+// classIDFor gives each name_pack a process-wide class id (Python uses id(type)).
+func classIDFor(name string) int64 {
+	classIDMu.Lock()
+	defer classIDMu.Unlock()
+	id, ok := classIDMap[name]
+	if !ok {
+		id = int64(len(classIDMap) + 1)
+		classIDMap[name] = id
+	}
+	return id
+}
+
+// NamePacker lets a Go type choose the name_pack its objects carry (e.g. "builtins.list" to be
+// proxied as a list by Python clients without an INSPECT round trip).
+type NamePacker interface {
+	RPyCNamePack() string
+}
+
+// namePack names a Go value's type for the peer: Go funcs are "builtins.function" (Python then
+// proxies them as plain functions, without INSPECT); other types are "<package path>.<Type>".
+func namePack(v any) string {
+	if np, ok := v.(NamePacker); ok {
+		return np.RPyCNamePack()
+	}
+	t := reflect.TypeOf(v)
+	if t.Kind() == reflect.Func {
+		return "builtins.function"
+	}
+	for t.Kind() == reflect.Pointer && t.Name() == "" {
+		t = t.Elem()
+	}
+	name := t.Name()
+	if name == "" {
+		name = strings.Map(func(r rune) rune {
+			if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' {
+				return r
+			}
+			return -1
+		}, t.Kind().String())
+	}
+	pkg := t.PkgPath()
+	if pkg == "" {
+		pkg = "go"
+	}
+	return strings.ReplaceAll(pkg, "/", ".") + "." + name
+}
+
+// unbox converts a received box to a Go value.
+func (c *Conn) unbox(v any) (any, error) {
+	t, ok := v.(brine.Tuple)
+	if !ok || len(t) != 2 {
+		return nil, fmt.Errorf("%w: malformed box %v", ValueError, v)
+	}
+	label, _ := t[0].(int64)
+	switch wire.Label(label) {
+	case wire.LabelValue:
+		return t[1], nil
+	case wire.LabelTuple:
+		items, ok := t[1].(brine.Tuple)
+		if !ok {
+			return nil, fmt.Errorf("%w: LABEL_TUPLE with %T", ValueError, t[1])
+		}
+		out := make(brine.Tuple, len(items))
+		for i, it := range items {
+			u, err := c.unbox(it)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = u
+		}
+		return out, nil
+	case wire.LabelLocalRef:
+		id, err := wire.ParseIDPack(t[1])
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		e, ok := c.locals[id]
+		c.mu.Unlock()
+		if !ok {
+			return nil, fmt.Errorf("%w: %v", KeyError, id)
+		}
+		return e.obj, nil
+	case wire.LabelRemoteRef:
+		id, err := wire.ParseIDPack(t[1])
+		if err != nil {
+			return nil, err
+		}
+		return c.proxy(id), nil
+	}
+	return nil, fmt.Errorf("%w: invalid label %v", ValueError, t[0])
+}
+
+// proxy returns the live proxy for id (counting one more reference) or makes a new one.
+func (c *Conn) proxy(id wire.IDPack) *netref.Ref {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if wp, ok := c.proxies[id]; ok {
+		if r := wp.Value(); r != nil && r.Acquire() {
+			return r
+		}
+	}
+	r := netref.New(c, id)
+	c.proxies[id] = weak.Make(r)
+	return r
+}
+
+// handleDel applies HANDLE_DEL(obj, count=1) (PROTOCOL.md 4.5). It works on the raw boxed
+// arguments, so that the object is found by its exact id_pack.
+func (c *Conn) handleDel(boxedArgs any) error {
+	box, _ := boxedArgs.(brine.Tuple)
+	var items brine.Tuple
+	if len(box) == 2 {
+		items, _ = box[1].(brine.Tuple)
+	}
+	if len(items) < 1 || len(items) > 2 {
+		return fmt.Errorf("%w: DEL takes 1 or 2 arguments", TypeError)
+	}
+	ref, _ := items[0].(brine.Tuple)
+	if len(ref) != 2 || ref[0] != int64(wire.LabelLocalRef) {
+		return fmt.Errorf("%w: DEL of something that is not a local reference", TypeError)
+	}
+	id, err := wire.ParseIDPack(ref[1])
+	if err != nil {
+		return err
+	}
+	count := int64(1)
+	if len(items) == 2 {
+		v, err := c.unbox(items[1])
+		if err != nil {
+			return err
+		}
+		n, ok := v.(int64)
+		if !ok {
+			return fmt.Errorf("%w: DEL count %v is not an int", TypeError, v)
+		}
+		count = n
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.locals[id]
+	if !ok {
+		return fmt.Errorf("%w: %v", KeyError, id)
+	}
+	if e.extra < count {
+		delete(c.locals, id)
+		if idn, ok := identityOf(e.obj); ok && c.byIdentity[idn] == id {
+			delete(c.byIdentity, idn)
+		}
+	} else {
+		e.extra -= count
+	}
+	return nil
+}
+
+// releaseAll releases the proxies inside a value nobody will see.
+func releaseAll(v any) {
+	switch x := v.(type) {
+	case *netref.Ref:
+		x.Release()
+	case brine.Tuple:
+		for _, it := range x {
+			releaseAll(it)
+		}
+	}
+}
+
+// LocalObjects returns how many objects the connection currently exports to its peer.
+func (c *Conn) LocalObjects() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.locals)
+}

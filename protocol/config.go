@@ -1,0 +1,101 @@
+package protocol
+
+import (
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/gorpyc/rpyc/channel"
+	"github.com/gorpyc/rpyc/compat"
+)
+
+// Config mirrors Python rpyc's DEFAULT_CONFIG: the same keys in Go spelling, the same defaults
+// (from [DefaultConfig]) and the same meaning. Like Python's, it is purely local: nothing of it is
+// exchanged with the peer. Fields after the Python ones are gorpyc's own.
+type Config struct {
+	// Attribute access policy for the peer's requests on local objects (PROTOCOL.md 5.2).
+	AllowSafeAttrs    bool            // allow_safe_attrs (true): dunders in SafeAttrs
+	AllowExposedAttrs bool            // allow_exposed_attrs (true): names with ExposedPrefix
+	AllowPublicAttrs  bool            // allow_public_attrs (false): names not starting with "_"
+	AllowAllAttrs     bool            // allow_all_attrs (false): everything
+	SafeAttrs         map[string]bool // safe_attrs (the 80 names of rpyc 5.1+)
+	ExposedPrefix     string          // exposed_prefix ("exposed_")
+	AllowGetAttr      bool            // allow_getattr (true)
+	AllowSetAttr      bool            // allow_setattr (false)
+	AllowDelAttr      bool            // allow_delattr (false)
+	AllowPickle       bool            // allow_pickle (false)
+
+	// Exceptions sent to the peer.
+	IncludeLocalTraceback bool // include_local_traceback (true): Go stack text in exceptions
+	IncludeLocalVersion   bool // include_local_version (true); gorpyc sends "<version denied>" either way, see ExceptionVersion
+
+	ConnID      string       // connid: a label for logs; "" means "conn<N>"
+	Credentials any          // credentials: set by a server's authenticator
+	Endpoints   [2]net.Addr  // endpoints: (local, remote), set by servers
+	Logger      *slog.Logger // logger: nil means slog.Default()
+
+	// SyncRequestTimeout bounds a synchronous request whose context has no deadline
+	// (sync_request_timeout, 30 s). Zero or negative waits for the context alone.
+	SyncRequestTimeout time.Duration
+	// BeforeClosed runs in Close before CLOSE is sent (before_closed).
+	BeforeClosed func(c *Conn)
+	// CloseCatchall: Close returns nil even if the transport fails (close_catchall).
+	CloseCatchall bool
+
+	// Dialect is the message envelope; compat.Auto detects it from the peer's first message
+	// (serving side). A connecting side must set it (the rpyc package probes for you).
+	Dialect compat.Dialect
+	// Channel configures framing and compression.
+	Channel channel.Config
+	// MaxInflight caps the peer's requests executing at once on this connection; further
+	// requests are answered with a RuntimeError. 0 means 1024.
+	MaxInflight int
+}
+
+// DefaultSyncRequestTimeout is Python's default sync_request_timeout.
+const DefaultSyncRequestTimeout = 30 * time.Second
+
+// DefaultConfig returns Python's DEFAULT_CONFIG in Go terms.
+func DefaultConfig() Config {
+	safe := make(map[string]bool, len(safeAttrs))
+	for _, n := range safeAttrs {
+		safe[n] = true
+	}
+	return Config{
+		AllowSafeAttrs:        true,
+		AllowExposedAttrs:     true,
+		SafeAttrs:             safe,
+		ExposedPrefix:         "exposed_",
+		AllowGetAttr:          true,
+		IncludeLocalTraceback: true,
+		IncludeLocalVersion:   true,
+		SyncRequestTimeout:    DefaultSyncRequestTimeout,
+	}
+}
+
+// ClassicConfig returns what a classic (SlaveService) peer switches its own side to.
+func ClassicConfig() Config {
+	c := DefaultConfig()
+	c.AllowAllAttrs = true
+	c.AllowPickle = true
+	c.AllowSetAttr = true
+	c.AllowDelAttr = true
+	c.AllowExposedAttrs = false
+	return c
+}
+
+// safeAttrs is rpyc's safe_attrs (5.1.0 - 6.0.2, 80 names).
+var safeAttrs = []string{
+	"__abs__", "__add__", "__and__", "__bool__", "__cmp__", "__contains__", "__delitem__",
+	"__delslice__", "__div__", "__divmod__", "__doc__", "__enter__", "__eq__", "__exit__",
+	"__float__", "__floordiv__", "__format__", "__ge__", "__getitem__", "__getslice__", "__gt__",
+	"__hash__", "__hex__", "__iadd__", "__iand__", "__idiv__", "__ifloordiv__", "__ilshift__",
+	"__imod__", "__imul__", "__index__", "__int__", "__invert__", "__ior__", "__ipow__",
+	"__irshift__", "__isub__", "__iter__", "__itruediv__", "__ixor__", "__le__", "__len__",
+	"__length_hint__", "__long__", "__lshift__", "__lt__", "__mod__", "__mul__", "__ne__",
+	"__neg__", "__new__", "__next__", "__nonzero__", "__oct__", "__or__", "__pos__", "__pow__",
+	"__radd__", "__rand__", "__rdiv__", "__rdivmod__", "__repr__", "__rfloordiv__",
+	"__rlshift__", "__rmod__", "__rmul__", "__ror__", "__rpow__", "__rrshift__", "__rshift__",
+	"__rsub__", "__rtruediv__", "__rxor__", "__setitem__", "__setslice__", "__str__", "__sub__",
+	"__truediv__", "__xor__", "next",
+}

@@ -1,0 +1,513 @@
+package protocol
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+	"weak"
+
+	"github.com/gorpyc/rpyc/brine"
+	"github.com/gorpyc/rpyc/channel"
+	"github.com/gorpyc/rpyc/compat"
+	"github.com/gorpyc/rpyc/internal/wire"
+	"github.com/gorpyc/rpyc/netref"
+)
+
+var connCounter atomic.Int64
+
+// Conn is one RPyC connection. It is symmetric, like Python's Connection: it sends requests to
+// the peer and serves the peer's requests on its local root object, over the same channel.
+//
+// One reader goroutine receives every message; it never waits for a handler or a reply. Each
+// incoming request runs in its own goroutine, so a handler that calls back into the peer (and a
+// peer that calls back while serving one of ours) cannot deadlock. Replies are matched to
+// requests by sequence number; a reply nobody waits for any more is dropped.
+//
+// A Conn is safe for concurrent use. Close releases every goroutine it started.
+type Conn struct {
+	cfg     Config
+	ch      *channel.Channel
+	log     *slog.Logger
+	id      string
+	dialect atomic.Uint32 // compat.Dialect; Auto until detected
+	dmu     sync.Mutex    // serialises detection with the first send
+	root    any           // local root object (the service)
+
+	seq atomic.Int64 // next request sequence number
+
+	mu         sync.Mutex // guards the fields below
+	pending    map[int64]*netref.AsyncResult
+	locals     map[wire.IDPack]*localEntry
+	byIdentity map[identity]wire.IDPack
+	proxies    map[wire.IDPack]weak.Pointer[netref.Ref]
+	classIDs   map[string]int64
+	nextID     int64
+	remoteRoot *netref.Ref
+
+	ctx        context.Context // canceled when the connection closes; handlers run under it
+	cancel     context.CancelCauseFunc
+	closeOnce  sync.Once
+	closeErr   error
+	done       chan struct{} // closed when the connection is closed and every goroutine ended
+	readerDone chan struct{}
+	wgMu       sync.Mutex // guards handlers.Add against Close's Wait
+	draining   bool
+	handlers   sync.WaitGroup
+	inflight   atomic.Int64
+}
+
+type localEntry struct {
+	obj   any
+	extra int64 // references handed out beyond the first (PROTOCOL.md 4.5)
+}
+
+// New starts a connection over ch, serving root (the local service object; nil serves nothing
+// but PING and the protocol's own bookkeeping). Use [DefaultConfig] as the starting point for
+// cfg. The connection owns ch and closes it on Close.
+func New(ch *channel.Channel, root any, cfg Config) *Conn {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.ConnID == "" {
+		cfg.ConnID = fmt.Sprintf("conn%d", connCounter.Add(1))
+	}
+	if cfg.MaxInflight <= 0 {
+		cfg.MaxInflight = 1024
+	}
+	if cfg.SafeAttrs == nil {
+		cfg.SafeAttrs = DefaultConfig().SafeAttrs
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	c := &Conn{
+		cfg:        cfg,
+		ch:         ch,
+		log:        cfg.Logger.With("conn", cfg.ConnID),
+		id:         cfg.ConnID,
+		root:       root,
+		pending:    make(map[int64]*netref.AsyncResult),
+		locals:     make(map[wire.IDPack]*localEntry),
+		byIdentity: make(map[identity]wire.IDPack),
+		proxies:    make(map[wire.IDPack]weak.Pointer[netref.Ref]),
+		classIDs:   make(map[string]int64),
+		ctx:        ctx,
+		cancel:     cancel,
+		done:       make(chan struct{}),
+		readerDone: make(chan struct{}),
+	}
+	c.dialect.Store(uint32(cfg.Dialect))
+	go c.readLoop()
+	return c
+}
+
+// Dialect returns the connection's message envelope (compat.Auto until the peer's first message
+// decided it, on a serving connection).
+func (c *Conn) Dialect() compat.Dialect { return compat.Dialect(c.dialect.Load()) }
+
+// Config returns the connection's configuration.
+func (c *Conn) Config() Config { return c.cfg }
+
+// ID returns the connection's label (Config.ConnID, or "conn<N>").
+func (c *Conn) ID() string { return c.id }
+
+// LocalRoot returns the local root object served to the peer.
+func (c *Conn) LocalRoot() any { return c.root }
+
+// Done returns a channel that is closed when the connection has closed and all its goroutines
+// have ended.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Context returns a context canceled when the connection closes; context.Cause tells why.
+func (c *Conn) Context() context.Context { return c.ctx }
+
+// Closed reports whether the connection is closed or closing.
+func (c *Conn) Closed() bool { return c.ctx.Err() != nil }
+
+// Err returns why the connection closed (nil while it is open).
+func (c *Conn) Err() error {
+	if c.ctx.Err() == nil {
+		return nil
+	}
+	return context.Cause(c.ctx)
+}
+
+// Close sends HANDLE_CLOSE to the peer, closes the transport, fails every pending request with
+// ErrClosed and waits for the connection's goroutines (including running handlers, whose
+// context is canceled) to end. It is idempotent; it returns the transport's close error unless
+// Config.CloseCatchall is set.
+func (c *Conn) Close() error {
+	c.closeOnce.Do(func() {
+		if c.cfg.BeforeClosed != nil && c.ctx.Err() == nil {
+			c.cfg.BeforeClosed(c)
+		}
+		if c.ctx.Err() == nil && c.Dialect() != compat.Auto {
+			// Python never replies to CLOSE; a 6.x peer waits for our EOF, which follows at once.
+			_ = c.send(wire.MsgRequest, c.seq.Add(1)-1, brine.Tuple{int64(wire.HandleClose), brine.Tuple{int64(wire.LabelValue), brine.Tuple{}}})
+		}
+		c.shutdown(ErrClosed)
+		<-c.readerDone
+		c.wgMu.Lock()
+		c.draining = true
+		c.wgMu.Unlock()
+		c.handlers.Wait()
+		close(c.done)
+	})
+	<-c.done
+	if c.cfg.CloseCatchall {
+		return nil
+	}
+	return c.closeErr
+}
+
+// shutdown marks the connection closed, closes the transport and fails pending requests. It
+// does not wait: the reader calls it too.
+func (c *Conn) shutdown(cause error) {
+	if c.ctx.Err() != nil {
+		return
+	}
+	c.cancel(cause)
+	if err := c.ch.Close(); err != nil && !errors.Is(err, channel.ErrClosed) {
+		c.closeErr = err
+	}
+	c.mu.Lock()
+	pending := c.pending
+	c.pending = map[int64]*netref.AsyncResult{}
+	c.locals = map[wire.IDPack]*localEntry{}
+	c.byIdentity = map[identity]wire.IDPack{}
+	c.mu.Unlock()
+	for _, p := range pending {
+		p.Resolve(nil, cause)
+	}
+	c.log.Debug("rpyc: connection closed", "cause", cause)
+}
+
+// readLoop receives and dispatches every message until the connection ends.
+func (c *Conn) readLoop() {
+	defer close(c.readerDone)
+	for {
+		payload, err := c.ch.Recv()
+		if err != nil {
+			if c.ctx.Err() == nil {
+				if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+					c.shutdown(fmt.Errorf("%w (%v)", ErrPeerClosed, err))
+				} else {
+					c.log.Warn("rpyc: receive failed", "err", err)
+					c.shutdown(fmt.Errorf("%w: %w", ErrClosed, err))
+				}
+			}
+			// When a Close is not the cause, run the close so Done fires.
+			go c.Close()
+			return
+		}
+		if err := c.dispatch(payload); err != nil {
+			c.log.Warn("rpyc: closing connection after protocol error", "err", err)
+			c.shutdown(err)
+			go c.Close()
+			return
+		}
+	}
+}
+
+func (c *Conn) dispatch(payload []byte) error {
+	d := c.Dialect()
+	if d == compat.Auto {
+		c.dmu.Lock()
+		d = c.Dialect()
+		if d == compat.Auto {
+			var ok bool
+			if d, ok = compat.Detect(payload); !ok {
+				c.dmu.Unlock()
+				return fmt.Errorf("%w: cannot tell the dialect of the first message % x", ErrProtocol, head(payload))
+			}
+			c.dialect.Store(uint32(d))
+			c.log.Debug("rpyc: detected dialect", "dialect", d)
+		}
+		c.dmu.Unlock()
+	}
+	msg, seq, body, err := d.ParseMessage(payload)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrProtocol, err)
+	}
+	switch msg {
+	case wire.MsgRequest:
+		return c.onRequest(seq, body)
+	case wire.MsgReply, wire.MsgException:
+		c.mu.Lock()
+		p := c.pending[seq]
+		delete(c.pending, seq)
+		c.mu.Unlock()
+		if msg == wire.MsgException {
+			err := loadException(body)
+			if p != nil {
+				p.Resolve(nil, err)
+			}
+			return nil
+		}
+		// Unbox even when nobody waits: references in the reply must be counted (and released).
+		v, err := c.unbox(body)
+		if p == nil {
+			c.log.Debug("rpyc: reply for unknown or abandoned request", "seq", seq)
+			releaseAll(v)
+			return nil
+		}
+		p.Resolve(v, err)
+	}
+	return nil
+}
+
+func head(b []byte) []byte {
+	if len(b) > 16 {
+		return b[:16]
+	}
+	return b
+}
+
+// onRequest runs in the reader: it decodes the request and its arguments (so that reference
+// counts follow the wire order), then runs the handler in a goroutine.
+func (c *Conn) onRequest(seq int64, body any) error {
+	t, ok := body.(brine.Tuple)
+	if !ok || len(t) != 2 {
+		return fmt.Errorf("%w: request body %v is not (handler, args)", ErrProtocol, body)
+	}
+	h, ok := t[0].(int64)
+	if !ok || h < 0 || h > 255 {
+		c.replyError(seq, fmt.Errorf("%w: invalid handler %v", KeyError, t[0]))
+		return nil
+	}
+	handler := wire.Handler(h)
+	switch handler {
+	case wire.HandleClose:
+		c.shutdown(ErrPeerClosed)
+		return nil
+	case wire.HandleDel:
+		// Applied in arrival order, like Python; the reply is sent off the reader.
+		err := c.handleDel(t[1])
+		c.spawn(func() { c.reply(seq, nil, err) })
+		return nil
+	}
+	args, err := c.unbox(t[1])
+	if err != nil {
+		c.replyError(seq, err)
+		return nil
+	}
+	argt, ok := args.(brine.Tuple)
+	if !ok {
+		c.replyError(seq, fmt.Errorf("%w: handler arguments %v are not a tuple", TypeError, args))
+		return nil
+	}
+	if c.inflight.Load() >= int64(c.cfg.MaxInflight) {
+		c.spawn(func() {
+			c.replyError(seq, fmt.Errorf("%w: too many requests in flight (limit %d)", RuntimeError, c.cfg.MaxInflight))
+		})
+		return nil
+	}
+	c.inflight.Add(1)
+	c.spawn(func() {
+		defer c.inflight.Add(-1)
+		v, err := c.serve(handler, argt)
+		c.reply(seq, v, err)
+	})
+	return nil
+}
+
+// spawn runs fn in a goroutine that Close waits for; once Close is draining, fn is dropped.
+func (c *Conn) spawn(fn func()) {
+	c.wgMu.Lock()
+	defer c.wgMu.Unlock()
+	if c.draining {
+		return
+	}
+	c.handlers.Add(1)
+	go func() {
+		defer c.handlers.Done()
+		fn()
+	}()
+}
+
+func (c *Conn) reply(seq int64, v any, err error) {
+	if err != nil {
+		c.replyError(seq, err)
+		return
+	}
+	boxed, berr := c.box(v)
+	if berr != nil {
+		c.replyError(seq, berr)
+		return
+	}
+	if err := c.send(wire.MsgReply, seq, boxed); err != nil {
+		c.log.Debug("rpyc: reply not sent", "seq", seq, "err", err)
+	}
+}
+
+func (c *Conn) replyError(seq int64, err error) {
+	stack := ""
+	var pe *panicError
+	if errors.As(err, &pe) {
+		stack = pe.stack
+	}
+	payload := dumpException(err, c.cfg.IncludeLocalTraceback, stack)
+	if sendErr := c.send(wire.MsgException, seq, payload); sendErr != nil {
+		c.log.Debug("rpyc: exception not sent", "seq", seq, "err", sendErr)
+	}
+}
+
+// send encodes and sends one message.
+func (c *Conn) send(msg wire.MsgType, seq int64, body any) error {
+	d := c.Dialect()
+	if d == compat.Auto {
+		return fmt.Errorf("rpyc: cannot send before the dialect is known (set Config.Dialect)")
+	}
+	buf := bufPool.Get().(*[]byte)
+	defer bufPool.Put(buf)
+	out, err := d.AppendMessage((*buf)[:0], msg, seq, body)
+	if err != nil {
+		return err
+	}
+	if cap(out) <= 64<<10 {
+		*buf = out
+	}
+	if err := c.ch.Send(out); err != nil {
+		if c.ctx.Err() != nil {
+			return fmt.Errorf("%w", context.Cause(c.ctx))
+		}
+		return err
+	}
+	return nil
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// Request sends a synchronous request with the given handler arguments and returns the unboxed
+// reply. Arguments are boxed like Python does: dumpable values by value, tuples element-wise,
+// proxies of this connection's peer as LOCAL_REF and anything else as a new reference. If ctx
+// has no deadline, Config.SyncRequestTimeout applies (TimeoutError "result expired").
+func (c *Conn) Request(ctx context.Context, h wire.Handler, args ...any) (any, error) {
+	if c.cfg.SyncRequestTimeout > 0 {
+		if _, ok := ctx.Deadline(); !ok {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeoutCause(ctx, c.cfg.SyncRequestTimeout,
+				fmt.Errorf("%w: result expired after %v", TimeoutError, c.cfg.SyncRequestTimeout))
+			defer cancel()
+		}
+	}
+	res, seq, err := c.start(h, args)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-res.Done():
+		return res.Value(), res.Err()
+	case <-ctx.Done():
+		c.mu.Lock()
+		delete(c.pending, seq)
+		c.mu.Unlock()
+		return nil, fmt.Errorf("rpyc: %v request abandoned: %w", h, context.Cause(ctx))
+	}
+}
+
+// RequestAsync sends a request and returns at once; the reply resolves the result.
+func (c *Conn) RequestAsync(h wire.Handler, args ...any) *netref.AsyncResult {
+	res, _, err := c.start(h, args)
+	if err != nil {
+		res = netref.NewAsyncResult()
+		res.Resolve(nil, err)
+	}
+	return res
+}
+
+func (c *Conn) start(h wire.Handler, args []any) (*netref.AsyncResult, int64, error) {
+	if c.ctx.Err() != nil {
+		return nil, 0, context.Cause(c.ctx)
+	}
+	boxed, err := c.box(brine.Tuple(args))
+	if err != nil {
+		return nil, 0, err
+	}
+	res := netref.NewAsyncResult()
+	seq := c.seq.Add(1) - 1
+	c.mu.Lock()
+	if c.ctx.Err() != nil {
+		c.mu.Unlock()
+		return nil, 0, context.Cause(c.ctx)
+	}
+	c.pending[seq] = res
+	c.mu.Unlock()
+	if err := c.send(wire.MsgRequest, seq, brine.Tuple{int64(h), boxed}); err != nil {
+		c.mu.Lock()
+		delete(c.pending, seq)
+		c.mu.Unlock()
+		return nil, 0, err
+	}
+	return res, seq, nil
+}
+
+// Release sends an asynchronous HANDLE_DEL for count references to id. It never blocks the
+// caller on the network for long: the message is written by a goroutine.
+func (c *Conn) Release(id wire.IDPack, count int64) {
+	if c.ctx.Err() != nil {
+		return
+	}
+	c.mu.Lock()
+	if wp, ok := c.proxies[id]; ok {
+		if r := wp.Value(); r == nil || r.Released() {
+			delete(c.proxies, id)
+		}
+	}
+	c.mu.Unlock()
+	c.spawn(func() {
+		res := c.RequestAsync(wire.HandleDel, id, count)
+		_ = res // DEL replies are ignored, as Python does
+	})
+}
+
+// Root returns the proxy of the peer's root object (its service), sending GETROOT the first
+// time. The root proxy is kept for the connection's lifetime.
+func (c *Conn) Root(ctx context.Context) (*netref.Ref, error) {
+	c.mu.Lock()
+	r := c.remoteRoot
+	c.mu.Unlock()
+	if r != nil {
+		return r, nil
+	}
+	v, err := c.Request(ctx, wire.HandleGetRoot)
+	if err != nil {
+		return nil, err
+	}
+	ref, ok := v.(*netref.Ref)
+	if !ok {
+		return nil, fmt.Errorf("%w: GETROOT returned %T, not a reference", ErrProtocol, v)
+	}
+	pinned := netref.NewPinned(c, ref.ID())
+	c.mu.Lock()
+	if c.remoteRoot == nil {
+		c.remoteRoot = pinned
+	}
+	r = c.remoteRoot
+	c.mu.Unlock()
+	return r, nil
+}
+
+// Ping sends data (nil means Python's default 520-character string) and checks the echo.
+func (c *Conn) Ping(ctx context.Context, data any) error {
+	if data == nil {
+		s := ""
+		for range 20 {
+			s += "abcdefghijklmnopqrstuvwxyz"
+		}
+		data = s
+	}
+	start := time.Now()
+	v, err := c.Request(ctx, wire.HandlePing, data)
+	if err != nil {
+		return err
+	}
+	if !brine.Equal(v, data) {
+		return fmt.Errorf("rpyc: ping echo mismatch")
+	}
+	c.log.Debug("rpyc: ping", "rtt", time.Since(start))
+	return nil
+}

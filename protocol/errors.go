@@ -1,0 +1,339 @@
+package protocol
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"runtime/debug"
+	"strings"
+
+	"github.com/gorpyc/rpyc/brine"
+)
+
+// Connection-level errors.
+var (
+	// ErrClosed is returned by requests on a closed connection and by requests pending when it
+	// closed. Test with errors.Is.
+	ErrClosed = errors.New("rpyc: connection closed")
+	// ErrPeerClosed means the peer sent HANDLE_CLOSE or ended the stream. It wraps ErrClosed.
+	ErrPeerClosed = fmt.Errorf("rpyc: peer closed the connection: %w", ErrClosed)
+	// ErrProtocol means the peer sent something the protocol does not allow; the connection is
+	// closed.
+	ErrProtocol = errors.New("rpyc: protocol error")
+	// ErrStopIteration is what a request returns when the peer raised StopIteration
+	// (exception payload 1). errors.Is(err, StopIteration) holds too.
+	ErrStopIteration = errors.New("rpyc: StopIteration")
+)
+
+// ExceptionType names a Python exception class. The predeclared values (KeyError, ValueError, ...)
+// are sentinels: errors.Is(err, protocol.KeyError) holds for a *RemoteError whose class is
+// KeyError or a subclass of it among the builtins, and a Go error that wraps one of them (for
+// example fmt.Errorf("no %q: %w", k, protocol.KeyError)) reaches a Python peer as that exception.
+type ExceptionType struct {
+	Module string // "builtins" for the built-in exceptions
+	Name   string
+}
+
+func (e *ExceptionType) Error() string {
+	if e.Module == "builtins" {
+		return e.Name
+	}
+	return e.Module + "." + e.Name
+}
+
+// Built-in Python exception classes, usable with errors.Is and as wrapped errors.
+var (
+	BaseException       = builtin("BaseException", "")
+	Exception           = builtin("Exception", "BaseException")
+	StopIteration       = builtin("StopIteration", "Exception")
+	ArithmeticError     = builtin("ArithmeticError", "Exception")
+	ZeroDivisionError   = builtin("ZeroDivisionError", "ArithmeticError")
+	OverflowError       = builtin("OverflowError", "ArithmeticError")
+	AssertionError      = builtin("AssertionError", "Exception")
+	AttributeError      = builtin("AttributeError", "Exception")
+	BufferError         = builtin("BufferError", "Exception")
+	EOFError            = builtin("EOFError", "Exception")
+	ImportError         = builtin("ImportError", "Exception")
+	ModuleNotFoundError = builtin("ModuleNotFoundError", "ImportError")
+	LookupError         = builtin("LookupError", "Exception")
+	IndexError          = builtin("IndexError", "LookupError")
+	KeyError            = builtin("KeyError", "LookupError")
+	MemoryError         = builtin("MemoryError", "Exception")
+	NameError           = builtin("NameError", "Exception")
+	OSError             = builtin("OSError", "Exception")
+	ConnectionError     = builtin("ConnectionError", "OSError")
+	FileExistsError     = builtin("FileExistsError", "OSError")
+	FileNotFoundError   = builtin("FileNotFoundError", "OSError")
+	IsADirectoryError   = builtin("IsADirectoryError", "OSError")
+	NotADirectoryError  = builtin("NotADirectoryError", "OSError")
+	PermissionError     = builtin("PermissionError", "OSError")
+	TimeoutError        = builtin("TimeoutError", "OSError")
+	RuntimeError        = builtin("RuntimeError", "Exception")
+	NotImplementedError = builtin("NotImplementedError", "RuntimeError")
+	RecursionError      = builtin("RecursionError", "RuntimeError")
+	SyntaxError         = builtin("SyntaxError", "Exception")
+	SystemError         = builtin("SystemError", "Exception")
+	TypeError           = builtin("TypeError", "Exception")
+	ValueError          = builtin("ValueError", "Exception")
+	UnicodeError        = builtin("UnicodeError", "ValueError")
+	KeyboardInterrupt   = builtin("KeyboardInterrupt", "BaseException")
+	SystemExit          = builtin("SystemExit", "BaseException")
+)
+
+var (
+	builtinParent = map[string]string{}
+	builtinTypes  = map[string]*ExceptionType{}
+)
+
+func builtin(name, parent string) *ExceptionType {
+	t := &ExceptionType{Module: "builtins", Name: name}
+	builtinParent[name] = parent
+	builtinTypes[name] = t
+	return t
+}
+
+// isSubclass reports whether builtin exception class name is cls or derives from it.
+func isSubclass(name, cls string) bool {
+	for n := name; n != ""; n = builtinParent[n] {
+		if n == cls {
+			return true
+		}
+	}
+	return false
+}
+
+// RemoteError is an exception raised by the peer, as a Go error. Match it with errors.As, or its
+// class with errors.Is(err, protocol.KeyError) (subclasses among the builtins match their bases).
+type RemoteError struct {
+	Module    string      // exception class module, e.g. "builtins" or "myservice"
+	Name      string      // exception class name, e.g. "KeyError"
+	Args      brine.Tuple // the exception's args (non-dumpable ones arrive as repr strings)
+	Attrs     []Attr      // public attributes, in the order sent ("_remote_version" included)
+	Traceback string      // the remote traceback text ("<traceback denied>" if withheld)
+}
+
+// Attr is a (name, value) pair of an exception's attributes or of keyword arguments.
+type Attr struct {
+	Name  string
+	Value any
+}
+
+// Error returns "module.Name: message" (builtins without the module), like Python's last
+// traceback line.
+func (e *RemoteError) Error() string {
+	cls := e.Name
+	if e.Module != "builtins" && e.Module != "" {
+		cls = e.Module + "." + e.Name
+	}
+	msg := e.Message()
+	if msg == "" {
+		return "rpyc: remote " + cls
+	}
+	return "rpyc: remote " + cls + ": " + msg
+}
+
+// Message renders the exception's args like Python's str(exc).
+func (e *RemoteError) Message() string {
+	switch len(e.Args) {
+	case 0:
+		return ""
+	case 1:
+		if e.Name == "KeyError" {
+			return pyRepr(e.Args[0])
+		}
+		return pyStr(e.Args[0])
+	}
+	return pyRepr(e.Args)
+}
+
+// ExceptionName returns the exception's class name ("KeyError").
+func (e *RemoteError) ExceptionName() string { return e.Name }
+
+// Attr returns the value of the attribute name and whether it was sent.
+func (e *RemoteError) Attr(name string) (any, bool) {
+	for _, a := range e.Attrs {
+		if a.Name == name {
+			return a.Value, true
+		}
+	}
+	return nil, false
+}
+
+// Is reports whether target is the exception's class or one of its builtin base classes.
+func (e *RemoteError) Is(target error) bool {
+	t, ok := target.(*ExceptionType)
+	if !ok {
+		return false
+	}
+	if e.Module == t.Module && e.Name == t.Name {
+		return true
+	}
+	return e.Module == "builtins" && t.Module == "builtins" && isSubclass(e.Name, t.Name)
+}
+
+var (
+	_ error = (*RemoteError)(nil)
+	_ error = (*ExceptionType)(nil)
+)
+
+// versionDenied is the _remote_version gorpyc sends: a Python peer adds a version-mismatch
+// warning for any other value whose major number differs from its own.
+const versionDenied = "<version denied>"
+
+// loadException decodes a MSG_EXCEPTION body (vinegar).
+func loadException(body any) error {
+	if i, ok := body.(int64); ok && i == 1 {
+		return ErrStopIteration
+	}
+	if b, ok := body.(bool); ok && b {
+		return ErrStopIteration // Python compares the payload with 1, and True == 1
+	}
+	t, ok := body.(brine.Tuple)
+	if !ok || len(t) != 4 {
+		if s, ok := body.(string); ok { // ancient string exceptions
+			return &RemoteError{Module: "builtins", Name: "Exception", Args: brine.Tuple{s}}
+		}
+		return fmt.Errorf("%w: malformed exception payload %v", ErrProtocol, body)
+	}
+	cls, _ := t[0].(brine.Tuple)
+	e := &RemoteError{}
+	if len(cls) == 2 {
+		e.Module, _ = cls[0].(string)
+		e.Name, _ = cls[1].(string)
+	}
+	e.Args, _ = t[1].(brine.Tuple)
+	if attrs, ok := t[2].(brine.Tuple); ok {
+		for _, a := range attrs {
+			if kv, ok := a.(brine.Tuple); ok && len(kv) == 2 {
+				if name, ok := kv[0].(string); ok {
+					e.Attrs = append(e.Attrs, Attr{Name: name, Value: kv[1]})
+				}
+			}
+		}
+	}
+	e.Traceback, _ = t[3].(string)
+	if e.Module == "builtins" && e.Name == "StopIteration" {
+		return errors.Join(ErrStopIteration, e)
+	}
+	return e
+}
+
+// ErrorClass maps a Go error to the Python exception class a peer should see:
+//   - a *RemoteError keeps its class (errors relayed from another peer);
+//   - an error wrapping an *ExceptionType (protocol.KeyError, ...) takes that class;
+//   - fs.ErrNotExist, fs.ErrPermission, fs.ErrExist, context.DeadlineExceeded and
+//     errors.ErrUnsupported become FileNotFoundError, PermissionError, FileExistsError,
+//     TimeoutError and NotImplementedError;
+//   - ErrStopIteration is StopIteration;
+//   - anything else is Exception.
+func ErrorClass(err error) *ExceptionType {
+	var re *RemoteError
+	if errors.As(err, &re) {
+		return &ExceptionType{Module: re.Module, Name: re.Name}
+	}
+	var et *ExceptionType
+	if errors.As(err, &et) {
+		return et
+	}
+	switch {
+	case errors.Is(err, ErrStopIteration):
+		return StopIteration
+	case errors.Is(err, fs.ErrNotExist):
+		return FileNotFoundError
+	case errors.Is(err, fs.ErrPermission):
+		return PermissionError
+	case errors.Is(err, fs.ErrExist):
+		return FileExistsError
+	case errors.Is(err, context.DeadlineExceeded):
+		return TimeoutError
+	case errors.Is(err, errors.ErrUnsupported):
+		return NotImplementedError
+	}
+	return Exception
+}
+
+// dumpException encodes a Go error as a vinegar payload. stack is the Go stack text to include
+// when the config allows tracebacks ("" to omit).
+func dumpException(err error, includeTraceback bool, stack string) any {
+	cls := ErrorClass(err)
+	if cls == StopIteration {
+		return int64(1)
+	}
+	var args brine.Tuple
+	var re *RemoteError
+	if errors.As(err, &re) && brine.Dumpable(re.Args) {
+		args = re.Args
+	} else {
+		msg := err.Error()
+		if et, ok := err.(*ExceptionType); ok && et == cls {
+			msg = "" // a bare sentinel: no message, like `raise KeyError`
+		}
+		if msg == "" {
+			args = brine.Tuple{}
+		} else {
+			args = brine.Tuple{msg}
+		}
+	}
+	tb := "<traceback denied>"
+	if includeTraceback {
+		var sb strings.Builder
+		sb.WriteString("Traceback (most recent call last, Go):\n")
+		fmt.Fprintf(&sb, "  Go error of type %T\n", err)
+		if stack != "" {
+			for _, line := range strings.Split(strings.TrimRight(stack, "\n"), "\n") {
+				sb.WriteString("  " + line + "\n")
+			}
+		}
+		fmt.Fprintf(&sb, "%s: %s\n", cls.Name, err.Error())
+		tb = sb.String()
+	}
+	attrs := brine.Tuple{brine.Tuple{"_remote_version", versionDenied}}
+	return brine.Tuple{brine.Tuple{cls.Module, cls.Name}, args, attrs, tb}
+}
+
+// panicError turns a recovered panic into an error that carries the Go stack.
+type panicError struct {
+	value any
+	stack string
+}
+
+func (p *panicError) Error() string { return fmt.Sprintf("panic: %v", p.value) }
+
+func newPanicError(v any) *panicError {
+	return &panicError{value: v, stack: string(debug.Stack())}
+}
+
+// pyStr and pyRepr render brine values roughly as Python would, for messages.
+func pyStr(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	return pyRepr(v)
+}
+
+func pyRepr(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "None"
+	case bool:
+		if x {
+			return "True"
+		}
+		return "False"
+	case string:
+		return "'" + strings.ReplaceAll(x, "'", "\\'") + "'"
+	case []byte:
+		return fmt.Sprintf("b%q", x)
+	case brine.Tuple:
+		parts := make([]string, len(x))
+		for i, it := range x {
+			parts[i] = pyRepr(it)
+		}
+		if len(parts) == 1 {
+			return "(" + parts[0] + ",)"
+		}
+		return "(" + strings.Join(parts, ", ") + ")"
+	}
+	return fmt.Sprint(v)
+}

@@ -1,0 +1,530 @@
+package protocol
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/gorpyc/rpyc/brine"
+	"github.com/gorpyc/rpyc/netref"
+)
+
+// Names is implemented by Go types that rename members for Python: it maps Go method or field
+// names to Python names ("GetStatus": "status"). A Python name "" hides the member.
+type Names interface {
+	RPyCNames() map[string]string
+}
+
+// member is one Python-visible attribute of a Go type.
+type member struct {
+	doc    string
+	method int   // method index in the type's method set, or -1
+	field  []int // field index path, for struct fields
+}
+
+type typeInfo struct {
+	members map[string]member
+	names   []string // sorted Python names
+}
+
+var typeCache sync.Map // reflect.Type -> *typeInfo
+
+func infoFor(t reflect.Type) *typeInfo {
+	if v, ok := typeCache.Load(t); ok {
+		return v.(*typeInfo)
+	}
+	ti := &typeInfo{members: map[string]member{}}
+	var rename map[string]string
+	if t.Implements(reflect.TypeFor[Names]()) {
+		if n, ok := reflect.Zero(t).Interface().(Names); ok && (t.Kind() != reflect.Pointer) {
+			rename = n.RPyCNames()
+		} else if t.Kind() == reflect.Pointer {
+			if n, ok := reflect.New(t.Elem()).Interface().(Names); ok {
+				rename = n.RPyCNames()
+			}
+		}
+	}
+	pyname := func(goName string) (string, bool) {
+		if rename != nil {
+			if n, ok := rename[goName]; ok {
+				return n, n != ""
+			}
+		}
+		return PyName(goName), true
+	}
+	for i := range t.NumMethod() {
+		m := t.Method(i)
+		if !m.IsExported() || isInternalMethod(m.Name) {
+			continue
+		}
+		if n, ok := pyname(m.Name); ok {
+			ti.members[n] = member{method: i, doc: fmt.Sprintf("%s%s (Go method %s)", n, pySignature(m.Type, 1), m.Name)}
+		}
+	}
+	st := t
+	if st.Kind() == reflect.Pointer {
+		st = st.Elem()
+	}
+	if st.Kind() == reflect.Struct {
+		for _, f := range reflect.VisibleFields(st) {
+			if !f.IsExported() || f.Anonymous {
+				continue
+			}
+			n, ok := pyname(f.Name)
+			if tag, has := f.Tag.Lookup("rpyc"); has {
+				n, ok = strings.Split(tag, ",")[0], tag != "-"
+			}
+			if _, taken := ti.members[n]; ok && !taken && n != "" {
+				ti.members[n] = member{method: -1, field: f.Index, doc: fmt.Sprintf("%s: %s (Go field %s)", n, f.Type, f.Name)}
+			}
+		}
+	}
+	for n := range ti.members {
+		ti.names = append(ti.names, n)
+	}
+	sort.Strings(ti.names)
+	v, _ := typeCache.LoadOrStore(t, ti)
+	return v.(*typeInfo)
+}
+
+// isInternalMethod hides the methods gorpyc itself looks for.
+func isInternalMethod(name string) bool {
+	return strings.HasPrefix(name, "RPyC") || name == "String" || name == "Error"
+}
+
+func pySignature(ft reflect.Type, skip int) string {
+	var parts []string
+	for i := skip; i < ft.NumIn(); i++ {
+		in := ft.In(i)
+		if in == ctxType {
+			continue
+		}
+		parts = append(parts, in.String())
+	}
+	return "(" + strings.Join(parts, ", ") + ")"
+}
+
+var (
+	ctxType   = reflect.TypeFor[context.Context]()
+	errorType = reflect.TypeFor[error]()
+)
+
+// checkAttr applies the access policy to a name the peer asked for and returns the name of the
+// member to use (PROTOCOL.md 5.2, in Go terms: exported Go members are the "exposed" ones).
+func (c *Conn) checkAttr(name string, perm bool, permName string) (string, error) {
+	if !perm {
+		return "", fmt.Errorf("%w: cannot access %q (%s is off)", AttributeError, name, permName)
+	}
+	if c.cfg.AllowExposedAttrs && c.cfg.ExposedPrefix != "" && strings.HasPrefix(name, c.cfg.ExposedPrefix) {
+		return strings.TrimPrefix(name, c.cfg.ExposedPrefix), nil
+	}
+	if strings.HasPrefix(name, "_") {
+		return "", fmt.Errorf("%w: cannot access %q", AttributeError, name)
+	}
+	if !(c.cfg.AllowExposedAttrs || c.cfg.AllowPublicAttrs || c.cfg.AllowAllAttrs) {
+		return "", fmt.Errorf("%w: cannot access %q", AttributeError, name)
+	}
+	return name, nil
+}
+
+// getAttr looks up an exposed member of a Go value.
+func (c *Conn) getAttr(obj any, name string) (any, error) {
+	if obj == nil {
+		return nil, fmt.Errorf("%w: 'NoneType' object has no attribute %q", AttributeError, name)
+	}
+	if ga, ok := obj.(interface {
+		RPyCGetAttr(name string) (any, error)
+	}); ok {
+		return ga.RPyCGetAttr(name)
+	}
+	rv := reflect.ValueOf(obj)
+	ti := infoFor(rv.Type())
+	m, ok := ti.members[name]
+	if !ok {
+		return nil, fmt.Errorf("%w: %s has no attribute %q", AttributeError, namePack(obj), name)
+	}
+	if m.method >= 0 {
+		return rv.Method(m.method).Interface(), nil
+	}
+	f, err := fieldByIndex(rv, m.field)
+	if err != nil {
+		return nil, err
+	}
+	return f.Interface(), nil
+}
+
+func fieldByIndex(rv reflect.Value, idx []int) (reflect.Value, error) {
+	for rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return reflect.Value{}, fmt.Errorf("%w: nil pointer", AttributeError)
+		}
+		rv = rv.Elem()
+	}
+	f, err := rv.FieldByIndexErr(idx)
+	if err != nil {
+		return reflect.Value{}, fmt.Errorf("%w: %v", AttributeError, err)
+	}
+	return f, nil
+}
+
+func (c *Conn) setAttr(obj any, name string, value any) error {
+	rv := reflect.ValueOf(obj)
+	if obj == nil {
+		return fmt.Errorf("%w: cannot set attributes of None", AttributeError)
+	}
+	m, ok := infoFor(rv.Type()).members[name]
+	if !ok || m.method >= 0 {
+		return fmt.Errorf("%w: %s has no settable attribute %q", AttributeError, namePack(obj), name)
+	}
+	if rv.Kind() != reflect.Pointer {
+		return fmt.Errorf("%w: %s is not addressable (export a pointer)", AttributeError, namePack(obj))
+	}
+	f, err := fieldByIndex(rv, m.field)
+	if err != nil {
+		return err
+	}
+	nv, err := convertArg(value, f.Type())
+	if err != nil {
+		return fmt.Errorf("%w: attribute %q: %v", TypeError, name, err)
+	}
+	f.Set(nv)
+	return nil
+}
+
+// call invokes a Go callable with Python positional and keyword arguments.
+func (c *Conn) call(ctx context.Context, fn any, args brine.Tuple, kwargs []Attr) (any, error) {
+	if caller, ok := fn.(interface {
+		RPyCCall(ctx context.Context, args brine.Tuple, kwargs []Attr) (any, error)
+	}); ok {
+		return caller.RPyCCall(ctx, args, kwargs)
+	}
+	fv := reflect.ValueOf(fn)
+	if fv.Kind() != reflect.Func || fv.IsNil() {
+		return nil, fmt.Errorf("%w: %s object is not callable", TypeError, namePack(fn))
+	}
+	in, err := buildArgs(ctx, fv.Type(), args, kwargs)
+	if err != nil {
+		return nil, err
+	}
+	var out []reflect.Value
+	if fv.Type().IsVariadic() {
+		out = fv.CallSlice(in)
+	} else {
+		out = fv.Call(in)
+	}
+	return results(out)
+}
+
+// buildArgs converts Python arguments to a Go function's parameters. A first context.Context
+// parameter receives the request context; a last struct (or *struct) parameter may receive the
+// keyword arguments by field name.
+func buildArgs(ctx context.Context, ft reflect.Type, args brine.Tuple, kwargs []Attr) ([]reflect.Value, error) {
+	var in []reflect.Value
+	params := make([]reflect.Type, ft.NumIn())
+	for i := range params {
+		params[i] = ft.In(i)
+	}
+	if len(params) > 0 && params[0] == ctxType {
+		in = append(in, reflect.ValueOf(ctx))
+		params = params[1:]
+	}
+	var kwType reflect.Type
+	variadic := ft.IsVariadic()
+	if len(kwargs) > 0 {
+		if !variadic && len(params) > 0 && isOptionsStruct(params[len(params)-1]) && len(args) < len(params) {
+			kwType = params[len(params)-1]
+			params = params[:len(params)-1]
+		} else {
+			return nil, fmt.Errorf("%w: got an unexpected keyword argument %q", TypeError, kwargs[0].Name)
+		}
+	}
+	fixed := len(params)
+	if variadic {
+		fixed--
+	}
+	if len(args) < fixed && kwType == nil || (!variadic && len(args) > fixed) {
+		return nil, fmt.Errorf("%w: takes %d positional arguments but %d were given", TypeError, fixed, len(args))
+	}
+	for i := 0; i < fixed; i++ {
+		if i >= len(args) {
+			in = append(in, reflect.Zero(params[i]))
+			continue
+		}
+		v, err := convertArg(args[i], params[i])
+		if err != nil {
+			return nil, fmt.Errorf("%w: argument %d: %v", TypeError, i+1, err)
+		}
+		in = append(in, v)
+	}
+	if variadic {
+		st := params[fixed]
+		rest := reflect.MakeSlice(st, 0, len(args)-fixed)
+		for i := fixed; i < len(args); i++ {
+			v, err := convertArg(args[i], st.Elem())
+			if err != nil {
+				return nil, fmt.Errorf("%w: argument %d: %v", TypeError, i+1, err)
+			}
+			rest = reflect.Append(rest, v)
+		}
+		in = append(in, rest)
+	}
+	if kwType != nil {
+		v, err := kwargsStruct(kwargs, kwType)
+		if err != nil {
+			return nil, err
+		}
+		in = append(in, v)
+	}
+	return in, nil
+}
+
+func isOptionsStruct(t reflect.Type) bool {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t.Kind() == reflect.Struct
+}
+
+func kwargsStruct(kwargs []Attr, t reflect.Type) (reflect.Value, error) {
+	st := t
+	if st.Kind() == reflect.Pointer {
+		st = st.Elem()
+	}
+	sv := reflect.New(st)
+	ti := infoFor(st)
+	for _, kw := range kwargs {
+		m, ok := ti.members[kw.Name]
+		if !ok || m.method >= 0 {
+			return reflect.Value{}, fmt.Errorf("%w: got an unexpected keyword argument %q", TypeError, kw.Name)
+		}
+		f := sv.Elem().FieldByIndex(m.field)
+		v, err := convertArg(kw.Value, f.Type())
+		if err != nil {
+			return reflect.Value{}, fmt.Errorf("%w: keyword argument %q: %v", TypeError, kw.Name, err)
+		}
+		f.Set(v)
+	}
+	if t.Kind() == reflect.Pointer {
+		return sv, nil
+	}
+	return sv.Elem(), nil
+}
+
+// results turns a Go function's results into one Python value: none -> None, one -> it,
+// several -> a tuple; a last error result is raised when non-nil.
+func results(out []reflect.Value) (any, error) {
+	if n := len(out); n > 0 && out[n-1].Type() == errorType {
+		if !out[n-1].IsNil() {
+			return nil, out[n-1].Interface().(error)
+		}
+		out = out[:n-1]
+	}
+	switch len(out) {
+	case 0:
+		return nil, nil
+	case 1:
+		return out[0].Interface(), nil
+	}
+	t := make(brine.Tuple, len(out))
+	for i, o := range out {
+		t[i] = o.Interface()
+	}
+	return t, nil
+}
+
+var errConvert = errors.New("cannot convert")
+
+// convertArg converts a value received from Python to the Go type t.
+func convertArg(v any, t reflect.Type) (reflect.Value, error) {
+	if v == nil {
+		switch t.Kind() {
+		case reflect.Pointer, reflect.Interface, reflect.Slice, reflect.Map, reflect.Func, reflect.Chan:
+			return reflect.Zero(t), nil
+		}
+		return reflect.Value{}, fmt.Errorf("None is not %s", t)
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Type().AssignableTo(t) {
+		return rv, nil
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		var i int64
+		switch x := v.(type) {
+		case int64:
+			i = x
+		case *big.Int:
+			if !x.IsInt64() {
+				return reflect.Value{}, fmt.Errorf("int %s overflows %s", x, t)
+			}
+			i = x.Int64()
+		default:
+			return reflect.Value{}, fmt.Errorf("expected int, got %s", pyTypeName(v))
+		}
+		out := reflect.New(t).Elem()
+		if out.OverflowInt(i) {
+			return reflect.Value{}, fmt.Errorf("int %d overflows %s", i, t)
+		}
+		out.SetInt(i)
+		return out, nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		var u uint64
+		switch x := v.(type) {
+		case int64:
+			if x < 0 {
+				return reflect.Value{}, fmt.Errorf("negative int %d for %s", x, t)
+			}
+			u = uint64(x)
+		case *big.Int:
+			if x.Sign() < 0 || !x.IsUint64() {
+				return reflect.Value{}, fmt.Errorf("int %s out of range for %s", x, t)
+			}
+			u = x.Uint64()
+		default:
+			return reflect.Value{}, fmt.Errorf("expected int, got %s", pyTypeName(v))
+		}
+		out := reflect.New(t).Elem()
+		if out.OverflowUint(u) {
+			return reflect.Value{}, fmt.Errorf("int %d overflows %s", u, t)
+		}
+		out.SetUint(u)
+		return out, nil
+	case reflect.Float32, reflect.Float64:
+		var f float64
+		switch x := v.(type) {
+		case float64:
+			f = x
+		case int64:
+			f = float64(x)
+		case *big.Int:
+			f, _ = new(big.Float).SetInt(x).Float64()
+		default:
+			return reflect.Value{}, fmt.Errorf("expected float, got %s", pyTypeName(v))
+		}
+		out := reflect.New(t).Elem()
+		if t.Kind() == reflect.Float32 && !math.IsInf(f, 0) && math.Abs(f) > math.MaxFloat32 {
+			return reflect.Value{}, fmt.Errorf("float %g overflows float32", f)
+		}
+		out.SetFloat(f)
+		return out, nil
+	case reflect.Complex64, reflect.Complex128:
+		if x, ok := v.(complex128); ok {
+			out := reflect.New(t).Elem()
+			out.SetComplex(x)
+			return out, nil
+		}
+	case reflect.String:
+		if s, ok := v.(string); ok {
+			return reflect.ValueOf(s).Convert(t), nil
+		}
+		return reflect.Value{}, fmt.Errorf("expected str, got %s", pyTypeName(v))
+	case reflect.Bool:
+		if b, ok := v.(bool); ok {
+			return reflect.ValueOf(b).Convert(t), nil
+		}
+		return reflect.Value{}, fmt.Errorf("expected bool, got %s", pyTypeName(v))
+	case reflect.Slice:
+		if b, ok := v.([]byte); ok && t.Elem().Kind() == reflect.Uint8 {
+			return reflect.ValueOf(b).Convert(t), nil
+		}
+		if tup, ok := v.(brine.Tuple); ok {
+			out := reflect.MakeSlice(t, len(tup), len(tup))
+			for i, it := range tup {
+				e, err := convertArg(it, t.Elem())
+				if err != nil {
+					return reflect.Value{}, fmt.Errorf("item %d: %v", i, err)
+				}
+				out.Index(i).Set(e)
+			}
+			return out, nil
+		}
+	case reflect.Array:
+		if tup, ok := v.(brine.Tuple); ok && len(tup) == t.Len() {
+			out := reflect.New(t).Elem()
+			for i, it := range tup {
+				e, err := convertArg(it, t.Elem())
+				if err != nil {
+					return reflect.Value{}, fmt.Errorf("item %d: %v", i, err)
+				}
+				out.Index(i).Set(e)
+			}
+			return out, nil
+		}
+	case reflect.Struct:
+		if tup, ok := v.(brine.Tuple); ok {
+			out := reflect.New(t).Elem()
+			fields := exportedFields(t)
+			if len(tup) != len(fields) {
+				return reflect.Value{}, fmt.Errorf("tuple of %d items for %s with %d fields", len(tup), t, len(fields))
+			}
+			for i, it := range tup {
+				e, err := convertArg(it, out.FieldByIndex(fields[i]).Type())
+				if err != nil {
+					return reflect.Value{}, fmt.Errorf("field %d: %v", i, err)
+				}
+				out.FieldByIndex(fields[i]).Set(e)
+			}
+			return out, nil
+		}
+	case reflect.Pointer:
+		if t.Elem().Kind() == reflect.Struct {
+			e, err := convertArg(v, t.Elem())
+			if err != nil {
+				return reflect.Value{}, err
+			}
+			p := reflect.New(t.Elem())
+			p.Elem().Set(e)
+			return p, nil
+		}
+	case reflect.Interface:
+		if rv.Type().Implements(t) {
+			return rv.Convert(t), nil
+		}
+	}
+	return reflect.Value{}, fmt.Errorf("%w %s to %s", errConvert, pyTypeName(v), t)
+}
+
+func exportedFields(t reflect.Type) [][]int {
+	var out [][]int
+	for _, f := range reflect.VisibleFields(t) {
+		if f.IsExported() && !f.Anonymous {
+			out = append(out, f.Index)
+		}
+	}
+	return out
+}
+
+// pyTypeName names the Python type of a received value, for error messages.
+func pyTypeName(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "NoneType"
+	case bool:
+		return "bool"
+	case int64, *big.Int:
+		return "int"
+	case float64:
+		return "float"
+	case complex128:
+		return "complex"
+	case string:
+		return "str"
+	case []byte:
+		return "bytes"
+	case brine.Tuple:
+		return "tuple"
+	case brine.FrozenSet:
+		return "frozenset"
+	case brine.Slice:
+		return "slice"
+	case *netref.Ref:
+		return x.TypeName() + " (remote)"
+	}
+	return fmt.Sprintf("%T", v)
+}
