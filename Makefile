@@ -25,7 +25,7 @@ test: peers
 
 ## demo: a hand-built RPyC request to real Python rpyc servers of both versions
 demo: peers
-	bash examples/wire/run.sh
+	bash examples/run_demo.sh
 
 ## bench: Go benchmarks beside Python rpyc's own figures on the same values
 bench: peers

@@ -18,6 +18,19 @@ class DemoService(rpyc.Service):
     def exposed_version(self):
         return rpyc.__version__
 
+    def exposed_inventory(self):
+        """A dict: it travels as a netref, not by value."""
+        return {"apples": 3, "pears": 5, "plums": 0}
+
+    def exposed_for_each(self, items, callback):
+        """Calls a client-supplied callback for every item, returns how many calls were made."""
+        for item in items:
+            callback(item)
+        return len(items)
+
+    def exposed_divide(self, a, b):
+        return a / b
+
 
 def main():
     ap = argparse.ArgumentParser()
