@@ -34,8 +34,8 @@ bench: peers
 
 ## fuzz: run every fuzz target for FUZZTIME each
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) ./brine
-	$(GO) test -run='^$$' -fuzz=FuzzFrame -fuzztime=$(FUZZTIME) ./channel
+	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./brine
+	$(GO) test -run='^$$' -fuzz=FuzzFrame -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./channel
 
 ## golden: regenerate testdata/*.json with Debian's rpyc 5.3.0; golden-check: verify under both peers
 golden: peers

@@ -3,6 +3,8 @@
 prints "LISTENING 127.0.0.1:<port>" and serves until killed (or --oneshot: one connection)."""
 import argparse
 import sys
+import threading
+import time
 
 import rpyc
 from rpyc.utils.server import OneShotServer, ThreadedServer
@@ -40,8 +42,12 @@ def main():
     cls = OneShotServer if args.oneshot else ThreadedServer
     srv = cls(DemoService, hostname="127.0.0.1", port=args.port,
               protocol_config={"allow_public_attrs": False})
+    t = threading.Thread(target=srv.start, daemon=True)
+    t.start()
+    while not srv.active:  # start() calls listen(); announce only once connections are accepted
+        time.sleep(0.005)
     print("LISTENING 127.0.0.1:%d" % srv.port, flush=True)
-    srv.start()
+    t.join()
 
 
 if __name__ == "__main__":
