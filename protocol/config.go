@@ -50,6 +50,12 @@ type Config struct {
 	// MaxInflight caps the peer's requests executing at once on this connection; further
 	// requests are answered with a RuntimeError. 0 means 1024.
 	MaxInflight int
+	// ServiceAliases are the local service's names, answered to get_service_name and
+	// get_service_aliases; empty means derived from the root's type (see ServiceAliases).
+	ServiceAliases []string
+	// Executor runs each incoming request's handler; nil means a new goroutine per request.
+	// Servers use it for a shared worker pool. It must not block indefinitely.
+	Executor func(fn func())
 }
 
 // DefaultSyncRequestTimeout is Python's default sync_request_timeout.

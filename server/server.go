@@ -1,0 +1,470 @@
+// Package server exposes Go services to RPyC clients: Python code using plain rpyc
+// (rpyc.connect(host, port).root.get_status()) cannot tell that the service is written in Go.
+//
+// A service is any Go value. Its exported methods and fields are what the client sees on
+// conn.root, under snake_case names (GetStatus is root.get_status, and root.exposed_get_status
+// as well, as with Python's exposed_ prefix); see package protocol for argument conversion,
+// keyword arguments, errors and how Go values look to Python.
+//
+//	srv := &server.Server{Service: &KV{}}
+//	err := srv.ListenAndServe(ctx, "127.0.0.1:18861")
+//
+// Server kinds mirror Python's: Threaded (a goroutine per connection, requests of a connection
+// run concurrently), ThreadPool (a bounded pool of workers runs every request of every
+// connection) and OneShot (serve one connection, then stop).
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorpyc/rpyc/channel"
+	"github.com/gorpyc/rpyc/protocol"
+)
+
+// Kind selects how a Server runs requests.
+type Kind int
+
+const (
+	// Threaded serves each connection in its own goroutines (Python's ThreadedServer). Requests
+	// of one connection may run concurrently; Python clients accept out-of-order replies.
+	Threaded Kind = iota
+	// ThreadPool runs every request on a fixed pool of Workers goroutines shared by all
+	// connections (Python's ThreadPoolServer); extra requests wait for a worker.
+	ThreadPool
+	// OneShot serves exactly one connection, then closes the listener (Python's OneShotServer).
+	OneShot
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Threaded:
+		return "threaded"
+	case ThreadPool:
+		return "threadpool"
+	case OneShot:
+		return "oneshot"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Authenticator runs on each accepted connection before any RPyC byte, like Python's
+// authenticators: it may perform a handshake and returns the stream to use and credentials for
+// the connection's Config.Credentials. An error closes the connection.
+type Authenticator func(c net.Conn) (net.Conn, any, error)
+
+// ErrServerClosed is returned by Serve after Shutdown or Close.
+var ErrServerClosed = errors.New("rpyc server: closed")
+
+// Server serves an RPyC service. Set its fields before calling Serve; a Server must not be
+// copied after first use.
+type Server struct {
+	// Service is the root object shared by every connection (Python: passing an instance).
+	Service any
+	// NewService, if set, makes a root object per connection (Python: passing a class). It wins
+	// over Service.
+	NewService func() any
+	// Name and Aliases override the service name derived from the service's Go type (type name
+	// without a "Service" suffix, upper-cased, as Python derives it from the class name). A
+	// service type can also implement RPyCServiceAliases() []string.
+	Name    string
+	Aliases []string
+
+	// Config is the protocol configuration of every connection; the zero value means
+	// protocol.DefaultConfig().
+	Config *protocol.Config
+	// Kind of server (Threaded by default).
+	Kind Kind
+	// Workers is the pool size of a ThreadPool server (default 20, as Python's nbThreads).
+	Workers int
+	// MaxConns limits simultaneous connections (0: no limit). Extra connections are accepted and
+	// closed at once, with a log line.
+	MaxConns int
+	// MaxInflight limits each connection's requests executing at once (0: 1024); further
+	// requests get a RuntimeError.
+	MaxInflight int
+	// IdleTimeout closes connections that received nothing for this long (0: never).
+	IdleTimeout time.Duration
+	// Authenticator, if set, vets each connection before the protocol starts.
+	Authenticator Authenticator
+	// TLSConfig, if set, wraps every connection in TLS (after Authenticator).
+	TLSConfig *tls.Config
+	// Logger receives connect, disconnect and error logs (slog.Default() if nil).
+	Logger *slog.Logger
+	// OnStarted, if set, is called with the listener's address once Serve is accepting.
+	OnStarted func(addr net.Addr)
+
+	mu       sync.Mutex
+	ln       net.Listener
+	conns    map[*protocol.Conn]struct{}
+	closing  bool
+	done     chan struct{}
+	wg       sync.WaitGroup // connection goroutines
+	pool     chan func()
+	poolWG   sync.WaitGroup
+	accepted atomic.Int64
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// ServiceAliases returns the names the service is known by: Name and Aliases if set, else the
+// service's RPyCServiceAliases(), else its Go type name without a trailing "Service",
+// upper-cased (KVService -> "KV").
+func (s *Server) ServiceAliases() []string {
+	if s.Name != "" || len(s.Aliases) > 0 {
+		var out []string
+		if s.Name != "" {
+			out = append(out, strings.ToUpper(s.Name))
+		}
+		for _, a := range s.Aliases {
+			out = append(out, strings.ToUpper(a))
+		}
+		return out
+	}
+	svc := s.Service
+	if s.NewService != nil {
+		svc = s.NewService()
+	}
+	return protocol.ServiceAliases(svc)
+}
+
+// ListenAndServe listens on the TCP address (":18861", "127.0.0.1:0", "[::1]:0") and serves.
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("rpyc server: %w", err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve accepts connections on ln until ctx ends or Shutdown/Close is called. It returns
+// ErrServerClosed after a shutdown, or the accept error that stopped it. When ctx ends, Serve
+// shuts down gracefully, waiting for in-flight calls at most 5 seconds.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	if s.ln != nil {
+		s.mu.Unlock()
+		return errors.New("rpyc server: Serve called twice")
+	}
+	s.ln = ln
+	s.conns = map[*protocol.Conn]struct{}{}
+	s.done = make(chan struct{})
+	if s.Kind == ThreadPool {
+		n := s.Workers
+		if n <= 0 {
+			n = 20
+		}
+		s.pool = make(chan func())
+		for range n {
+			s.poolWG.Add(1)
+			go s.worker()
+		}
+	}
+	s.mu.Unlock()
+
+	stop := context.AfterFunc(ctx, func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = s.Shutdown(sctx)
+	})
+	defer stop()
+	log := s.logger()
+	log.Info("rpyc server: serving", "addr", ln.Addr().String(), "kind", s.Kind.String(),
+		"service", strings.Join(s.ServiceAliases(), ","))
+	if s.OnStarted != nil {
+		s.OnStarted(ln.Addr())
+	}
+	var tempDelay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.isClosing() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				tempDelay = min(max(2*tempDelay, 5*time.Millisecond), time.Second)
+				time.Sleep(tempDelay)
+				continue
+			}
+			return fmt.Errorf("rpyc server: accept: %w", err)
+		}
+		tempDelay = 0
+		n := s.accepted.Add(1)
+		if s.MaxConns > 0 && s.connCount() >= s.MaxConns {
+			log.Warn("rpyc server: connection refused, limit reached", "remote", nc.RemoteAddr().String(), "limit", s.MaxConns)
+			nc.Close()
+			continue
+		}
+		s.wg.Add(1)
+		go s.handle(nc)
+		if s.Kind == OneShot && n == 1 {
+			_ = ln.Close()
+			s.wg.Wait()
+			s.shutdownPool()
+			return nil
+		}
+	}
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+func (s *Server) connCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+func (s *Server) worker() {
+	defer s.poolWG.Done()
+	for fn := range s.pool {
+		fn()
+	}
+}
+
+func (s *Server) shutdownPool() {
+	s.mu.Lock()
+	pool := s.pool
+	s.pool = nil
+	s.mu.Unlock()
+	if pool != nil {
+		close(pool)
+		s.poolWG.Wait()
+	}
+}
+
+// handle runs one connection to its end.
+func (s *Server) handle(nc net.Conn) {
+	defer s.wg.Done()
+	log := s.logger().With("remote", nc.RemoteAddr().String())
+	var creds any
+	if s.Authenticator != nil {
+		c, cr, err := s.Authenticator(nc)
+		if err != nil {
+			log.Warn("rpyc server: authentication failed", "err", err)
+			nc.Close()
+			return
+		}
+		nc, creds = c, cr
+	}
+	if s.TLSConfig != nil {
+		tc := tls.Server(nc, s.TLSConfig)
+		_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
+		if err := tc.Handshake(); err != nil {
+			log.Warn("rpyc server: TLS handshake failed", "err", err)
+			tc.Close()
+			return
+		}
+		_ = tc.SetDeadline(time.Time{})
+		nc = tc
+	}
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(true)
+	}
+	cfg := protocol.DefaultConfig()
+	if s.Config != nil {
+		cfg = *s.Config
+	}
+	cfg.Logger = s.logger()
+	cfg.Credentials = creds
+	cfg.Endpoints = [2]net.Addr{nc.LocalAddr(), nc.RemoteAddr()}
+	cfg.ConnID = nc.RemoteAddr().String()
+	if s.MaxInflight > 0 {
+		cfg.MaxInflight = s.MaxInflight
+	}
+	cfg.ServiceAliases = s.ServiceAliases()
+	if s.Kind == ThreadPool {
+		cfg.Executor = s.submit
+	}
+	root := s.Service
+	if s.NewService != nil {
+		root = s.NewService()
+	}
+	var ic *idleConn
+	var stream net.Conn = nc
+	if s.IdleTimeout > 0 {
+		ic = &idleConn{Conn: nc}
+		ic.touch()
+		stream = ic
+	}
+	conn := protocol.New(channel.New(stream, cfg.Channel), root, cfg)
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		conn.Close()
+		return
+	}
+	s.conns[conn] = struct{}{}
+	s.mu.Unlock()
+	log.Info("rpyc server: client connected", "conn", conn.ID())
+	if ic != nil {
+		go s.watchIdle(conn, ic, log)
+	}
+	<-conn.Done()
+	s.mu.Lock()
+	delete(s.conns, conn)
+	s.mu.Unlock()
+	log.Info("rpyc server: client disconnected", "conn", conn.ID(), "cause", conn.Err())
+}
+
+// submit hands a request to the worker pool (ThreadPool servers).
+func (s *Server) submit(fn func()) {
+	s.mu.Lock()
+	pool := s.pool
+	s.mu.Unlock()
+	if pool == nil {
+		fn()
+		return
+	}
+	defer func() {
+		if recover() != nil { // pool closed during shutdown
+			fn()
+		}
+	}()
+	pool <- fn
+}
+
+// idleConn records the time of the last read, for IdleTimeout.
+type idleConn struct {
+	net.Conn
+	last atomic.Int64
+}
+
+func (c *idleConn) touch() { c.last.Store(time.Now().UnixNano()) }
+
+func (c *idleConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.touch()
+	}
+	return n, err
+}
+
+func (s *Server) watchIdle(conn *protocol.Conn, ic *idleConn, log *slog.Logger) {
+	period := max(s.IdleTimeout/4, 10*time.Millisecond)
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-conn.Done():
+			return
+		case <-t.C:
+			idle := time.Since(time.Unix(0, ic.last.Load()))
+			if idle >= s.IdleTimeout && conn.Inflight() == 0 {
+				log.Info("rpyc server: closing idle connection", "conn", conn.ID(), "idle", idle.Round(time.Millisecond))
+				go conn.Close()
+				return
+			}
+		}
+	}
+}
+
+// Shutdown stops accepting, lets in-flight calls finish until ctx ends, then closes every
+// connection and waits for their goroutines. It returns ctx's error if calls were still running
+// when it gave up.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		s.wg.Wait()
+		return nil
+	}
+	s.closing = true
+	ln := s.ln
+	s.mu.Unlock()
+	if ln != nil {
+		_ = ln.Close()
+	}
+	var err error
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+wait:
+	for s.inflight() > 0 {
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+			break wait
+		case <-tick.C:
+		}
+	}
+	s.closeConns()
+	s.wg.Wait()
+	s.shutdownPool()
+	if s.done != nil {
+		select {
+		case <-s.done:
+		default:
+			close(s.done)
+		}
+	}
+	return err
+}
+
+// Close closes the listener and every connection at once, without waiting for calls.
+func (s *Server) Close() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
+
+func (s *Server) inflight() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for c := range s.conns {
+		n += c.Inflight()
+	}
+	return n
+}
+
+func (s *Server) closeConns() {
+	s.mu.Lock()
+	conns := make([]*protocol.Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.Close()
+		}()
+	}
+	wg.Wait()
+}
+
+// Connections returns the number of open connections.
+func (s *Server) Connections() int { return s.connCount() }
+
+// Serve is a shorthand: it serves service on ln with a default Threaded server until ctx ends.
+func Serve(ctx context.Context, ln net.Listener, service any) error {
+	return (&Server{Service: service}).Serve(ctx, ln)
+}
+
