@@ -15,6 +15,10 @@ func PyName(goName string) string {
 			if i > 0 {
 				prev := rs[i-1]
 				nextLower := i+1 < len(rs) && unicode.IsLower(rs[i+1])
+				// "URLs": a lone s after an acronym is its plural, not a new word.
+				if nextLower && rs[i+1] == 's' && (i+2 == len(rs) || unicode.IsUpper(rs[i+2])) {
+					nextLower = false
+				}
 				if unicode.IsLower(prev) || unicode.IsDigit(prev) || (unicode.IsUpper(prev) && nextLower) {
 					sb.WriteByte('_')
 				}
