@@ -253,7 +253,12 @@ func (r *Ref) Iter(ctx context.Context) iter.Seq2[any, error] {
 			yield(nil, fmt.Errorf("rpyc: __iter__ returned %T, not a remote iterator", itv))
 			return
 		}
-		defer it.Release()
+		// An iterator's __iter__ returns the iterator itself (generators, files): the connection
+		// then hands back r, with one more reference counted, and releasing it would release the
+		// caller's r. Only a separate iterator object is released here.
+		if it != r {
+			defer it.Release()
+		}
 		for chunk := 10; ; chunk = min(chunk*2, 1000) {
 			batch, err := it.request(ctx, wire.HandleBuffIter, it, int64(chunk))
 			if err != nil {

@@ -78,6 +78,8 @@ func (c *Conn) box(v any) (brine.Tuple, error) {
 		return c.boxRef(x.Value), nil
 	case wire.IDPack:
 		return brine.Tuple{int64(wire.LabelValue), x.Tuple()}, nil
+	case localRef:
+		return brine.Tuple{int64(wire.LabelLocalRef), wire.IDPack(x).Tuple()}, nil
 	}
 	if brine.Dumpable(v) {
 		return brine.Tuple{int64(wire.LabelValue), v}, nil
@@ -87,6 +89,11 @@ func (c *Conn) box(v any) (brine.Tuple, error) {
 	}
 	return c.boxRef(v), nil
 }
+
+// localRef is an object of the peer named by its id_pack, boxed as LABEL_LOCAL_REF ("this lives
+// on you"), for requests about an object whose proxy is no longer at hand (HANDLE_DEL). A bare
+// wire.IDPack is boxed by value instead, as INSPECT and INSTANCECHECK need.
+type localRef wire.IDPack
 
 // sliceAsTuple converts a Go slice or array (not []byte) whose items are all dumpable to a Tuple.
 func sliceAsTuple(v any) (brine.Tuple, bool) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,6 +49,7 @@ type Conn struct {
 	classIDs   map[string]int64
 	nextID     int64
 	remoteRoot *netref.Ref
+	rootID     wire.IDPack // the peer's root, valid once remoteRoot is set; never released
 
 	ctx        context.Context // canceled when the connection closes; handlers run under it
 	cancel     context.CancelCauseFunc
@@ -205,7 +207,9 @@ func (c *Conn) readLoop() {
 		}
 		if err := c.dispatch(payload); err != nil {
 			c.log.Warn("rpyc: closing connection after protocol error", "err", err)
-			c.shutdown(err)
+			// Pending and later requests fail with an error matching both ErrClosed (the
+			// connection is gone, as ErrClosed promises) and the cause (ErrProtocol).
+			c.shutdown(fmt.Errorf("%w: %w", ErrClosed, err))
 			go c.Close()
 			return
 		}
@@ -452,6 +456,12 @@ func (c *Conn) Release(id wire.IDPack, count int64) {
 		return
 	}
 	c.mu.Lock()
+	if c.remoteRoot != nil && id == c.rootID {
+		// Like Python, never DEL the root: the proxy GETROOT unboxed (and any later proxy of
+		// the same object) must not take the peer's service out of its table.
+		c.mu.Unlock()
+		return
+	}
 	if wp, ok := c.proxies[id]; ok {
 		if r := wp.Value(); r == nil || r.Released() {
 			delete(c.proxies, id)
@@ -459,7 +469,9 @@ func (c *Conn) Release(id wire.IDPack, count int64) {
 	}
 	c.mu.Unlock()
 	c.spawn(func() {
-		res := c.RequestAsync(wire.HandleDel, id, count)
+		// The peer looks the object up in its own table: it must travel as LABEL_LOCAL_REF
+		// (PROTOCOL.md 5.1), not as a raw id_pack, which Python would take for a tuple.
+		res := c.RequestAsync(wire.HandleDel, localRef(id), count)
 		_ = res // DEL replies are ignored, as Python does
 	})
 }
@@ -485,9 +497,12 @@ func (c *Conn) Root(ctx context.Context) (*netref.Ref, error) {
 	c.mu.Lock()
 	if c.remoteRoot == nil {
 		c.remoteRoot = pinned
+		c.rootID = ref.ID()
 	}
 	r = c.remoteRoot
 	c.mu.Unlock()
+	// ref's cleanup may run from here on: Release now ignores the root's id.
+	runtime.KeepAlive(ref)
 	return r, nil
 }
 

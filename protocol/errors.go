@@ -22,9 +22,21 @@ var (
 	// closed.
 	ErrProtocol = errors.New("rpyc: protocol error")
 	// ErrStopIteration is what a request returns when the peer raised StopIteration
-	// (exception payload 1). errors.Is(err, StopIteration) holds too.
-	ErrStopIteration = errors.New("rpyc: StopIteration")
+	// (exception payload 1). errors.Is(err, StopIteration) holds too (and so does
+	// errors.Is(err, Exception), StopIteration's base class).
+	ErrStopIteration error = stopIteration{}
 )
+
+// stopIteration is the type of ErrStopIteration: it matches the StopIteration class and its
+// bases with errors.Is, like a *RemoteError of that class would.
+type stopIteration struct{}
+
+func (stopIteration) Error() string { return "rpyc: StopIteration" }
+
+func (stopIteration) Is(target error) bool {
+	t, ok := target.(*ExceptionType)
+	return ok && t.Module == "builtins" && isSubclass("StopIteration", t.Name)
+}
 
 // ExceptionType names a Python exception class. The predeclared values (KeyError, ValueError, ...)
 // are sentinels: errors.Is(err, protocol.KeyError) holds for a *RemoteError whose class is

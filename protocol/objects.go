@@ -124,6 +124,11 @@ func (c *Conn) checkAttr(name string, perm bool, permName string) (string, error
 	if c.cfg.AllowExposedAttrs && c.cfg.ExposedPrefix != "" && strings.HasPrefix(name, c.cfg.ExposedPrefix) {
 		return strings.TrimPrefix(name, c.cfg.ExposedPrefix), nil
 	}
+	if c.cfg.AllowAllAttrs || c.cfg.AllowSafeAttrs && c.cfg.SafeAttrs[name] {
+		// Safe dunders (__len__, __iter__, __next__, __getitem__, ...) reach the Go members
+		// renamed to them with RPyCNames, as Python's allow_safe_attrs does.
+		return name, nil
+	}
 	if strings.HasPrefix(name, "_") {
 		return "", fmt.Errorf("%w: cannot access %q", AttributeError, name)
 	}
@@ -236,13 +241,20 @@ func buildArgs(ctx context.Context, ft reflect.Type, args brine.Tuple, kwargs []
 	}
 	var kwType reflect.Type
 	variadic := ft.IsVariadic()
-	if len(kwargs) > 0 {
-		if !variadic && len(params) > 0 && isOptionsStruct(params[len(params)-1]) && len(args) < len(params) {
+	hasOptions := !variadic && len(params) > 0 && isOptionsStruct(params[len(params)-1])
+	switch {
+	case len(kwargs) > 0:
+		if hasOptions && len(args) < len(params) {
 			kwType = params[len(params)-1]
 			params = params[:len(params)-1]
 		} else {
 			return nil, fmt.Errorf("%w: got an unexpected keyword argument %q", TypeError, kwargs[0].Name)
 		}
+	case hasOptions && len(args) == len(params)-1:
+		// No keywords and no positional value for the options struct: its zero value, as a
+		// Python function's keyword parameters keep their defaults.
+		kwType = params[len(params)-1]
+		params = params[:len(params)-1]
 	}
 	fixed := len(params)
 	if variadic {

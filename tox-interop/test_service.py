@@ -1,7 +1,13 @@
 #!/usr/bin/python3
-"""The Python rpyc service that gorpyc's Go client tests run against (rpyc_test.go, netref and
+"""The Python rpyc service that gorpyc's Go client tests run against (interop*_test.go, netref and
 protocol interop tests). Binds 127.0.0.1:0, prints "LISTENING 127.0.0.1:<port>", serves with a
-ThreadedServer until stdin closes (so it never outlives the Go test process)."""
+ThreadedServer until stdin closes (so it never outlives the Go test process).
+
+Options: --host HOST binds another loopback address ("::1" prints "LISTENING [::1]:<port>");
+--allow-public-attrs sets protocol_config allow_public_attrs (off by default, so public names that
+are not exposed, such as os.path.join, are refused)."""
+import argparse
+import gc
 import os
 import sys
 import threading
@@ -148,13 +154,48 @@ class TestService(rpyc.Service):
     def exposed_ping_client(self):
         return self._conn.root.get_service_name()
 
+    def exposed_local_objects(self):
+        """How many objects this connection's object table holds (RefCountingColl has no
+        __len__ in 5.3.0 / 6.0.1; its entries live in _dict)."""
+        return len(self._conn._local_objects._dict)
+
+    def exposed_gc_collect(self):
+        """Collects reference cycles: the frames of exceptions this server raised hold proxies
+        of the client's objects until the cyclic garbage collector runs."""
+        gc.collect()
+
+    def exposed_py_hash(self, obj):
+        return hash(obj)
+
+    def exposed_py_str(self, obj):
+        return str(obj)
+
+    def exposed_call_method(self, obj, name, *args):
+        """Calls obj.name(*args) from Python (GETATTR + CALL on a Go object)."""
+        return getattr(obj, name)(*args)
+
+    def exposed_get_attr(self, obj, name):
+        return getattr(obj, name)
+
+    def exposed_iterate(self, obj):
+        """list(obj) as a tuple: iterates a Go object from Python."""
+        return tuple(iter(obj))
+
 
 def main():
-    srv = ThreadedServer(TestService, hostname="127.0.0.1", port=0,
-                         protocol_config={"allow_public_attrs": False})
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--allow-public-attrs", action="store_true")
+    opts = ap.parse_args()
+    ipv6 = ":" in opts.host
+    srv = ThreadedServer(TestService, hostname=opts.host, ipv6=ipv6, port=0,
+                         protocol_config={"allow_public_attrs": opts.allow_public_attrs})
     t = threading.Thread(target=srv.start, daemon=True)
     t.start()
-    print("LISTENING 127.0.0.1:%d" % srv.port, flush=True)
+    while not srv.active:  # start() calls listen(); announce only once connections are accepted
+        time.sleep(0.005)
+    host = "[%s]" % opts.host if ipv6 else opts.host
+    print("LISTENING %s:%d" % (host, srv.port), flush=True)
     while os.read(0, 1024):
         pass
     srv.close()
