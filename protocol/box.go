@@ -6,7 +6,6 @@ import (
 	"reflect"
 	"strings"
 	"sync"
-	"unicode"
 	"weak"
 
 	"github.com/gorpyc/rpyc/brine"
@@ -197,25 +196,26 @@ func namePack(v any) string {
 	}
 	t := reflect.TypeOf(v)
 	if t.Kind() == reflect.Func {
+		if _, isSeq := asSeq(v); isSeq {
+			return "go.iter.Seq"
+		}
 		return "builtins.function"
 	}
 	for t.Kind() == reflect.Pointer && t.Name() == "" {
 		t = t.Elem()
 	}
-	name := t.Name()
-	if name == "" {
-		name = strings.Map(func(r rune) rune {
-			if unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_' {
-				return r
-			}
-			return -1
-		}, t.Kind().String())
+	if t.Name() == "" {
+		return "go." + t.String() // go.[]int, go.map[string]int, go.chan int
 	}
+	// The last element of the package path keeps names short and readable ("kv.Store").
 	pkg := t.PkgPath()
+	if i := strings.LastIndexByte(pkg, '/'); i >= 0 {
+		pkg = pkg[i+1:]
+	}
 	if pkg == "" {
 		pkg = "go"
 	}
-	return strings.ReplaceAll(pkg, "/", ".") + "." + name
+	return pkg + "." + t.Name()
 }
 
 // unbox converts a received box to a Go value.
@@ -310,18 +310,23 @@ func (c *Conn) handleDel(boxedArgs any) error {
 		count = n
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	e, ok := c.locals[id]
 	if !ok {
+		c.mu.Unlock()
 		return fmt.Errorf("%w: %v", KeyError, id)
 	}
-	if e.extra < count {
+	removed := e.extra < count
+	if removed {
 		delete(c.locals, id)
 		if idn, ok := identityOf(e.obj); ok && c.byIdentity[idn] == id {
 			delete(c.byIdentity, idn)
 		}
 	} else {
 		e.extra -= count
+	}
+	c.mu.Unlock()
+	if r, ok := e.obj.(Releaser); ok && removed {
+		r.RPyCRelease()
 	}
 	return nil
 }

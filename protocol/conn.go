@@ -57,7 +57,8 @@ type Conn struct {
 	closeErr   error
 	done       chan struct{} // closed when the connection is closed and every goroutine ended
 	readerDone chan struct{}
-	wgMu       sync.Mutex // guards handlers.Add against Close's Wait
+	ready      chan struct{} // closed once the root's OnConnect returned
+	wgMu       sync.Mutex    // guards handlers.Add against Close's Wait
 	draining   bool
 	handlers   sync.WaitGroup
 	inflight   atomic.Int64
@@ -102,7 +103,14 @@ func New(ch *channel.Channel, root any, cfg Config) *Conn {
 		readerDone: make(chan struct{}),
 	}
 	c.dialect.Store(uint32(cfg.Dialect))
+	c.ready = make(chan struct{})
 	go c.readLoop()
+	// Like Python's on_connect: it may call the peer (replies are read meanwhile), and no request
+	// of the peer is served before it returns.
+	if h, ok := root.(ConnectHook); ok {
+		h.OnConnect(c)
+	}
+	close(c.ready)
 	return c
 }
 
@@ -156,6 +164,9 @@ func (c *Conn) Close() error {
 		c.draining = true
 		c.wgMu.Unlock()
 		c.handlers.Wait()
+		if h, ok := c.root.(DisconnectHook); ok {
+			h.OnDisconnect(c)
+		}
 		close(c.done)
 	})
 	<-c.done
@@ -177,12 +188,18 @@ func (c *Conn) shutdown(cause error) {
 	}
 	c.mu.Lock()
 	pending := c.pending
+	locals := c.locals
 	c.pending = map[int64]*netref.AsyncResult{}
 	c.locals = map[wire.IDPack]*localEntry{}
 	c.byIdentity = map[identity]wire.IDPack{}
 	c.mu.Unlock()
 	for _, p := range pending {
 		p.Resolve(nil, cause)
+	}
+	for _, e := range locals {
+		if r, ok := e.obj.(Releaser); ok {
+			r.RPyCRelease()
+		}
 	}
 	c.log.Debug("rpyc: connection closed", "cause", cause)
 }
@@ -312,8 +329,27 @@ func (c *Conn) onRequest(seq int64, body any) error {
 	c.inflight.Add(1)
 	c.spawn(func() {
 		defer c.inflight.Add(-1)
-		v, err := c.serve(handler, argt)
-		c.reply(seq, v, err)
+		select {
+		case <-c.ready:
+		case <-c.ctx.Done():
+			return
+		}
+		run := func() {
+			v, err := c.serve(handler, argt)
+			c.reply(seq, v, err)
+		}
+		if c.cfg.Executor == nil {
+			run()
+			return
+		}
+		// The executor (a server's worker pool) may make us wait for a worker; that wait happens
+		// here, never in the reader.
+		done := make(chan struct{})
+		c.cfg.Executor(func() {
+			defer close(done)
+			run()
+		})
+		<-done
 	})
 	return nil
 }

@@ -277,7 +277,7 @@ func dumpException(err error, includeTraceback bool, stack string) any {
 	if errors.As(err, &re) && brine.Dumpable(re.Args) {
 		args = re.Args
 	} else {
-		msg := err.Error()
+		msg := strings.TrimPrefix(err.Error(), cls.Name+": ") // "ValueError: bad" -> "bad"
 		if et, ok := err.(*ExceptionType); ok && et == cls {
 			msg = "" // a bare sentinel: no message, like `raise KeyError`
 		}
@@ -297,7 +297,7 @@ func dumpException(err error, includeTraceback bool, stack string) any {
 				sb.WriteString("  " + line + "\n")
 			}
 		}
-		fmt.Fprintf(&sb, "%s: %s\n", cls.Name, err.Error())
+		fmt.Fprintf(&sb, "%s: %s\n", cls.Name, strings.TrimPrefix(err.Error(), cls.Name+": "))
 		tb = sb.String()
 	}
 	attrs := brine.Tuple{brine.Tuple{"_remote_version", versionDenied}}

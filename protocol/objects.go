@@ -95,7 +95,11 @@ func infoFor(t reflect.Type) *typeInfo {
 
 // isInternalMethod hides the methods gorpyc itself looks for.
 func isInternalMethod(name string) bool {
-	return strings.HasPrefix(name, "RPyC") || name == "String" || name == "Error"
+	switch name {
+	case "String", "Error", "OnConnect", "OnDisconnect":
+		return true // str()/exceptions and the service hooks, not callable by the peer
+	}
+	return strings.HasPrefix(name, "RPyC")
 }
 
 func pySignature(ft reflect.Type, skip int) string {
@@ -151,7 +155,21 @@ func (c *Conn) getAttr(obj any, name string) (any, error) {
 	rv := reflect.ValueOf(obj)
 	ti := infoFor(rv.Type())
 	m, ok := ti.members[name]
+	if ok && (name == "read" || name == "write") {
+		// Go's Read/Write([]byte) cannot serve Python callers; the io protocol methods can.
+		if d, isIO := dunders(obj)[name]; isIO {
+			return boundMethod{name: name, fn: d}, nil
+		}
+	}
 	if !ok {
+		if sameValue(obj, c.root) {
+			if v, ok := c.serviceMember(name); ok {
+				return v, nil
+			}
+		}
+		if d, ok := dunders(obj)[name]; ok {
+			return boundMethod{name: name, fn: d}, nil
+		}
 		return nil, fmt.Errorf("%w: %s has no attribute %q", AttributeError, namePack(obj), name)
 	}
 	if m.method >= 0 {
@@ -539,4 +557,44 @@ func pyTypeName(v any) string {
 		return x.TypeName() + " (remote)"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// boundMethod is a Python protocol method of a Go value (len, keys, read, ...), as returned by
+// GETATTR; Python proxies it as a builtin method, without INSPECT.
+type boundMethod struct {
+	name string
+	fn   dunderFunc
+}
+
+// RPyCCall calls the method.
+func (b boundMethod) RPyCCall(ctx context.Context, args brine.Tuple, kwargs []Attr) (any, error) {
+	if len(kwargs) > 0 {
+		return nil, fmt.Errorf("%w: %s() takes no keyword arguments", TypeError, b.name)
+	}
+	return b.fn(ctx, args)
+}
+
+// RPyCNamePack makes Python proxy the method as a builtin one.
+func (b boundMethod) RPyCNamePack() string { return "builtins.builtin_function_or_method" }
+
+// RPyCRepr describes the method.
+func (b boundMethod) RPyCRepr() string { return "<Go method " + b.name + ">" }
+
+// sameValue reports whether a and b are the same Go object: by pointer identity when they have
+// one, else by == for comparable types.
+func sameValue(a, b any) bool {
+	if a == nil || b == nil {
+		return false
+	}
+	ia, okA := identityOf(a)
+	ib, okB := identityOf(b)
+	if okA || okB {
+		return okA && okB && ia == ib
+	}
+	ta := reflect.TypeOf(a)
+	if ta != reflect.TypeOf(b) || !ta.Comparable() {
+		return false
+	}
+	defer func() { _ = recover() }() // interface fields holding uncomparable values
+	return a == b
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"hash/maphash"
+	"io"
 	"reflect"
+	"sort"
 
 	"github.com/gorpyc/rpyc/brine"
 	"github.com/gorpyc/rpyc/internal/wire"
@@ -172,18 +174,32 @@ func (c *Conn) serve(h wire.Handler, args brine.Tuple) (result any, err error) {
 			return nil, fmt.Errorf("%w: pickling is disabled", ValueError)
 		}
 		return nil, fmt.Errorf("%w: Go objects cannot be pickled", TypeError)
-	case wire.HandleBuffIter, wire.HandleOldSlicing:
-		return nil, fmt.Errorf("%w: %v is not supported by this object", TypeError, h)
+	case wire.HandleBuffIter:
+		if err := need(2, 2); err != nil {
+			return nil, err
+		}
+		n, ok := args[1].(int64)
+		if !ok || n < 0 {
+			return nil, fmt.Errorf("%w: BUFFITER count must be a non-negative int", TypeError)
+		}
+		if it, ok := args[0].(*goIterator); ok {
+			return it.take(int(min(n, 100000))), nil
+		}
+		return nil, fmt.Errorf("%w: %s object is not an iterator", TypeError, namePack(args[0]))
+	case wire.HandleOldSlicing:
+		return nil, fmt.Errorf("%w: %v is not supported by Go objects", TypeError, h)
 	case wire.HandleCtxExit:
 		if err := need(1, 2); err != nil {
 			return nil, err
 		}
-		if cm, ok := args[0].(interface {
-			RPyCExit(ctx context.Context, failed bool) (bool, error)
-		}); ok {
-			return cm.RPyCExit(ctx, len(args) == 2 && args[1] != nil)
+		failed := len(args) == 2 && args[1] != nil
+		switch cm := args[0].(type) {
+		case ContextManager:
+			return cm.RPyCExit(ctx, failed)
+		case io.Closer:
+			return false, cm.Close()
 		}
-		return nil, fmt.Errorf("%w: object is not a context manager", AttributeError)
+		return nil, fmt.Errorf("%w: %s object is not a context manager", AttributeError, namePack(args[0]))
 	case wire.HandleInstanceCheck:
 		return false, nil
 	}
@@ -250,13 +266,18 @@ func reprOf(v any) string {
 	if v == nil {
 		return "None"
 	}
-	if reflect.TypeOf(v).Kind() == reflect.Func {
-		return fmt.Sprintf("<Go function %s>", reflect.TypeOf(v))
+	if brine.Dumpable(v) {
+		return pyRepr(v)
 	}
-	if s, ok := v.(fmt.Stringer); ok {
-		return fmt.Sprintf("<Go %s %s>", reflect.TypeOf(v), s.String())
+	// Like Python's default repr: the type and an address, never field values (unexported
+	// fields must not leak).
+	if t := reflect.TypeOf(v); t.Kind() == reflect.Func {
+		return fmt.Sprintf("<Go function %s>", t)
 	}
-	return fmt.Sprintf("<Go %s %+v>", reflect.TypeOf(v), v)
+	if idn, ok := identityOf(v); ok {
+		return fmt.Sprintf("<%s object at 0x%x>", namePack(v), idn.ptr)
+	}
+	return fmt.Sprintf("<%s object>", namePack(v))
 }
 
 var hashSeed = maphash.MakeSeed()
@@ -319,6 +340,17 @@ func inspectOf(v any) brine.Tuple {
 			if m := ti.members[n]; m.method >= 0 {
 				add(n, m.doc)
 			}
+		}
+		ds := dunders(v)
+		names := make([]string, 0, len(ds))
+		for n := range ds {
+			if _, taken := ti.members[n]; !taken {
+				names = append(names, n)
+			}
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			add(n, "Go implementation of "+n)
 		}
 	}
 	return out

@@ -467,4 +467,3 @@ func (s *Server) Connections() int { return s.connCount() }
 func Serve(ctx context.Context, ln net.Listener, service any) error {
 	return (&Server{Service: service}).Serve(ctx, ln)
 }
-

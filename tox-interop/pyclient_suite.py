@@ -26,8 +26,8 @@ def expect_raises(exc_type, fn, *args, **kwargs):
     except exc_type as e:
         return e
     except Exception as e:  # noqa: BLE001
-        raise AssertionError("expected %s, got %r" % (exc_type.__name__, e))
-    raise AssertionError("expected %s, nothing raised" % exc_type.__name__)
+        raise AssertionError("%s%r: expected %s, got %r" % (getattr(fn, "__name__", fn), args, exc_type.__name__, e))
+    raise AssertionError("%s%r: expected %s, nothing raised" % (getattr(fn, "__name__", fn), args, exc_type.__name__))
 
 
 @scenario
@@ -193,12 +193,17 @@ def exceptions(c):
 @scenario
 def security_probes(c):
     r = c.root
-    for name in ["__class__", "__init__", "__globals__", "__dict__", "__array__", "secret",
-                 "_secret", "__reduce__", "__getattribute__", "__subclasses__", "__code__",
-                 "exposed___class__", "_TestService__secret", "String", "rpyc_names"]:
+    # Names that Python's netref answers locally (LOCAL_ATTRS such as __init__, __reduce__,
+    # __getattribute__) never reach the server; these all do, as GETATTR requests.
+    for name in ["__class__", "__globals__", "__dict__", "__array__", "secret", "_secret",
+                 "__subclasses__", "__code__", "__mro__", "__bases__", "__func__", "__self__",
+                 "exposed___class__", "exposed__secret", "_TestService__secret", "String",
+                 "rpyc_names", "rpyc_service_aliases", "on_connect", "mu", "log", "conn"]:
         expect_raises(AttributeError, getattr, r, name)
+    assert "secret" not in repr(r) and "gorpyc-test-1" not in repr(r), repr(r)
+    assert "secret" not in dir(r) and "on_connect" not in dir(r), dir(r)
     f = r.square()
-    for name in ["__globals__", "__code__", "__closure__", "__dict__"]:
+    for name in ["__globals__", "__code__", "__closure__", "__dict__", "__func__"]:
         expect_raises(AttributeError, getattr, f, name)
     p = r.get_point()
     for name in ["__class__", "__dict__", "hidden", "_hidden"]:
