@@ -1,6 +1,7 @@
 package channel
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"sync"
@@ -59,8 +60,13 @@ func New(rw io.ReadWriter, cfg Config) *Channel {
 // such as pipes that use separate streams. Close closes c, which may be nil.
 func NewSplit(r io.Reader, w io.Writer, c io.Closer, cfg Config) *Channel {
 	ncfg, err := cfg.normalize()
-	return &Channel{cfg: ncfg, cfgErr: err, r: r, w: w, closer: c}
+	// A read buffer lets one read system call bring a whole small frame (header, payload and
+	// flusher), or several, instead of one call for the header and another for the rest.
+	return &Channel{cfg: ncfg, cfgErr: err, r: bufio.NewReaderSize(r, readBufferSize), w: w, closer: c}
 }
+
+// readBufferSize is the size of a Channel's read buffer.
+const readBufferSize = 32 << 10
 
 // Config returns the configuration in effect, with defaults filled in.
 func (c *Channel) Config() Config { return c.cfg }

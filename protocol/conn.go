@@ -57,8 +57,11 @@ type Conn struct {
 	closeErr   error
 	done       chan struct{} // closed when the connection is closed and every goroutine ended
 	readerDone chan struct{}
-	ready      chan struct{} // closed once the root's OnConnect returned
-	wgMu       sync.Mutex    // guards handlers.Add against Close's Wait
+	ready      chan struct{}               // closed once the root's OnConnect returned
+	tasks      chan func()                 // hands requests to idle handler goroutines
+	inlineTok  atomic.Pointer[readerToken] // the handler running inline in the reader, if any
+	workers    sync.WaitGroup
+	wgMu       sync.Mutex // guards handlers.Add against Close's Wait
 	draining   bool
 	handlers   sync.WaitGroup
 	inflight   atomic.Int64
@@ -104,6 +107,7 @@ func New(ch *channel.Channel, root any, cfg Config) *Conn {
 	}
 	c.dialect.Store(uint32(cfg.Dialect))
 	c.ready = make(chan struct{})
+	c.tasks = make(chan func())
 	go c.readLoop()
 	// Like Python's on_connect: it may call the peer (replies are read meanwhile), and no request
 	// of the peer is served before it returns.
@@ -164,6 +168,7 @@ func (c *Conn) Close() error {
 		c.draining = true
 		c.wgMu.Unlock()
 		c.handlers.Wait()
+		c.workers.Wait()
 		if h, ok := c.root.(DisconnectHook); ok {
 			h.OnDisconnect(c)
 		}
@@ -206,7 +211,6 @@ func (c *Conn) shutdown(cause error) {
 
 // readLoop receives and dispatches every message until the connection ends.
 func (c *Conn) readLoop() {
-	defer close(c.readerDone)
 	for {
 		payload, err := c.ch.Recv()
 		if err != nil {
@@ -218,19 +222,65 @@ func (c *Conn) readLoop() {
 					c.shutdown(fmt.Errorf("%w: %w", ErrClosed, err))
 				}
 			}
+			close(c.readerDone)
 			// When a Close is not the cause, run the close so Done fires.
 			go c.Close()
 			return
 		}
 		if err := c.dispatch(payload); err != nil {
+			if err == errHandedOff {
+				return // another goroutine reads now; this one has finished a handler
+			}
 			c.log.Warn("rpyc: closing connection after protocol error", "err", err)
 			// Pending and later requests fail with an error matching both ErrClosed (the
 			// connection is gone, as ErrClosed promises) and the cause (ErrProtocol).
 			c.shutdown(fmt.Errorf("%w: %w", ErrClosed, err))
+			close(c.readerDone)
 			go c.Close()
 			return
 		}
 	}
+}
+
+// errHandedOff tells readLoop that the reading role moved to another goroutine.
+var errHandedOff = errors.New("rpyc: reader handed off")
+
+// handoffDelay is how long a handler may run inline in the reader before another goroutine
+// takes over reading, so that a slow handler does not hold up the connection's other requests
+// for long. (A handler that sends a request on the connection hands off at once: its reply needs
+// a reader.) The delay is long enough that stopped timers never wake an idle netpoller per call.
+const handoffDelay = 20 * time.Millisecond
+
+// readerToken marks a handler running inline in the reader: 0 running, 1 finished (the
+// goroutine goes on reading), 2 handed off (a new reader was started; this goroutine exits after
+// the handler).
+type readerToken struct {
+	conn  *Conn
+	state atomic.Int32
+}
+
+// handOff starts a new reader if the handler holding tok is still running inline.
+func (tok *readerToken) handOff() {
+	if tok.state.CompareAndSwap(0, 2) {
+		go tok.conn.readLoop()
+	}
+}
+
+// runInline runs a request in the reader goroutine. It reports whether this goroutine must stop
+// reading because the reading role was handed off meanwhile.
+func (c *Conn) runInline(seq int64, handler wire.Handler, args brine.Tuple) (handedOff bool) {
+	tok := &readerToken{conn: c}
+	c.inlineTok.Store(tok)
+	timer := time.AfterFunc(handoffDelay, tok.handOff)
+	v, err := c.serveCtx(c.ctx, handler, args)
+	timer.Stop()
+	c.inlineTok.CompareAndSwap(tok, nil)
+	if tok.state.CompareAndSwap(0, 1) {
+		c.replyFromReader(seq, v, err)
+		return false
+	}
+	c.reply(seq, v, err)
+	return true
 }
 
 func (c *Conn) dispatch(payload []byte) error {
@@ -305,9 +355,8 @@ func (c *Conn) onRequest(seq int64, body any) error {
 		c.shutdown(ErrPeerClosed)
 		return nil
 	case wire.HandleDel:
-		// Applied in arrival order, like Python; the reply is sent off the reader.
-		err := c.handleDel(t[1])
-		c.spawn(func() { c.reply(seq, nil, err) })
+		// Applied in arrival order, like Python, and answered from the reader.
+		c.replyFromReader(seq, nil, c.handleDel(t[1]))
 		return nil
 	}
 	args, err := c.unbox(t[1])
@@ -320,14 +369,36 @@ func (c *Conn) onRequest(seq int64, body any) error {
 		c.replyError(seq, fmt.Errorf("%w: handler arguments %v are not a tuple", TypeError, args))
 		return nil
 	}
+	if c.isReady() && inlineSafe(handler, argt) {
+		// No user code runs for these: answer at once, as a Python server does, without a
+		// goroutine handoff.
+		v, err := c.serve(handler, argt)
+		c.replyFromReader(seq, v, err)
+		return nil
+	}
 	if c.inflight.Load() >= int64(c.cfg.MaxInflight) {
 		c.spawn(func() {
 			c.replyError(seq, fmt.Errorf("%w: too many requests in flight (limit %d)", RuntimeError, c.cfg.MaxInflight))
 		})
 		return nil
 	}
+	if c.cfg.Executor == nil && c.isReady() {
+		// Like a Python server, run the request in the reader itself (no goroutine handoff);
+		// see runInline for how a slow or nested handler gives up the reading role.
+		c.inflight.Add(1)
+		c.wgMu.Lock()
+		c.handlers.Add(1)
+		c.wgMu.Unlock()
+		handedOff := c.runInline(seq, handler, argt)
+		c.handlers.Done()
+		c.inflight.Add(-1)
+		if handedOff {
+			return errHandedOff
+		}
+		return nil
+	}
 	c.inflight.Add(1)
-	c.spawn(func() {
+	c.work(func() {
 		defer c.inflight.Add(-1)
 		select {
 		case <-c.ready:
@@ -352,6 +423,104 @@ func (c *Conn) onRequest(seq int64, body any) error {
 		<-done
 	})
 	return nil
+}
+
+func (c *Conn) isReady() bool {
+	select {
+	case <-c.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// inlineSafe reports whether a request can be answered by the reader itself: it runs no user
+// code, so it cannot block.
+func inlineSafe(h wire.Handler, args brine.Tuple) bool {
+	switch h {
+	case wire.HandlePing, wire.HandleGetRoot, wire.HandleDir, wire.HandleInspect:
+		return true
+	case wire.HandleGetAttr:
+		if len(args) == 0 {
+			return true
+		}
+		_, custom := args[0].(interface {
+			RPyCGetAttr(name string) (any, error)
+		})
+		return !custom
+	}
+	return false
+}
+
+// inlineReplyMax is the largest reply the reader sends itself; a larger one is written by a
+// goroutine, so that the reader never sits in a long write while the peer is writing to us.
+const inlineReplyMax = 64 << 10
+
+// replyFromReader sends a reply computed by the reader.
+func (c *Conn) replyFromReader(seq int64, v any, err error) {
+	if err != nil {
+		c.replyError(seq, err)
+		return
+	}
+	boxed, berr := c.box(v)
+	if berr != nil {
+		c.replyError(seq, berr)
+		return
+	}
+	payload, perr := c.Dialect().AppendMessage(nil, wire.MsgReply, seq, boxed)
+	if perr != nil {
+		c.replyError(seq, perr)
+		return
+	}
+	if len(payload) > inlineReplyMax {
+		c.spawn(func() { _ = c.ch.Send(payload) })
+		return
+	}
+	if err := c.ch.Send(payload); err != nil {
+		c.log.Debug("rpyc: reply not sent", "seq", seq, "err", err)
+	}
+}
+
+// workerIdle is how long an idle handler goroutine waits for more work before it exits.
+const workerIdle = 10 * time.Second
+
+// work runs fn on one of the connection's handler goroutines: an idle one if there is one (its
+// stack has already grown, and waking it is cheaper than starting a goroutine), else a new one.
+// It never blocks. Close waits for every fn and every handler goroutine.
+func (c *Conn) work(fn func()) {
+	c.wgMu.Lock()
+	if c.draining {
+		c.wgMu.Unlock()
+		return
+	}
+	c.handlers.Add(1)
+	select {
+	case c.tasks <- fn:
+		c.wgMu.Unlock()
+		return
+	default:
+	}
+	c.workers.Add(1)
+	c.wgMu.Unlock()
+	go c.worker(fn)
+}
+
+func (c *Conn) worker(fn func()) {
+	defer c.workers.Done()
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		fn()
+		c.handlers.Done()
+		idle.Reset(workerIdle)
+		select {
+		case fn = <-c.tasks:
+		case <-idle.C:
+			return
+		case <-c.ctx.Done():
+			return
+		}
+	}
 }
 
 // spawn runs fn in a goroutine that Close waits for; once Close is draining, fn is dropped.
@@ -466,6 +635,11 @@ func (c *Conn) start(h wire.Handler, args []any) (*netref.AsyncResult, int64, er
 	boxed, err := c.box(brine.Tuple(args))
 	if err != nil {
 		return nil, 0, err
+	}
+	// A handler running inline in the reader may be the one sending this request: its reply will
+	// need a reader, so reading moves to a new goroutine first.
+	if tok := c.inlineTok.Load(); tok != nil {
+		tok.handOff()
 	}
 	res := netref.NewAsyncResult()
 	seq := c.seq.Add(1) - 1

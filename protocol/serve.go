@@ -25,13 +25,17 @@ func (VoidService) GetServiceAliases() brine.Tuple { return brine.Tuple{"VOID"} 
 // serve runs one incoming request against local objects. A panic in Go code becomes an exception
 // for this request only.
 func (c *Conn) serve(h wire.Handler, args brine.Tuple) (result any, err error) {
+	return c.serveCtx(c.ctx, h, args)
+}
+
+// serveCtx is serve with the context handed to user code.
+func (c *Conn) serveCtx(ctx context.Context, h wire.Handler, args brine.Tuple) (result any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("rpyc: panic in handler", "handler", h, "panic", r)
 			result, err = nil, fmt.Errorf("%w: %w", RuntimeError, newPanicError(r))
 		}
 	}()
-	ctx := c.ctx
 	need := func(min, max int) error {
 		if len(args) < min || len(args) > max {
 			return fmt.Errorf("%w: %v takes %d to %d arguments, got %d", TypeError, h, min, max, len(args))

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"io"
 	"iter"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -192,13 +194,14 @@ func (s *TestService) Sleep(ctx context.Context, seconds float64) (float64, erro
 }
 
 // startServer serves a fresh TestService on a free loopback port.
-func startServer(t *testing.T, kind server.Kind) (*server.Server, string) {
+func startServer(t testing.TB, kind server.Kind) (*server.Server, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &server.Server{NewService: func() any { return &TestService{Version: "gorpyc-test-1"} }, Kind: kind}
+	srv := &server.Server{NewService: func() any { return &TestService{Version: "gorpyc-test-1"} }, Kind: kind,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(context.Background(), ln) }()
 	t.Cleanup(func() {
