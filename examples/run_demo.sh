@@ -9,6 +9,7 @@ bin=$(mktemp -d)
 trap 'rm -rf "$bin"; [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || true' EXIT
 go build -o "$bin/wire" ./examples/wire
 go build -o "$bin/client" ./examples/client
+go build -o "$bin/kvserver" ./examples/kvserver
 
 start_server() { # $1 = PYTHONPATH
 	out="$bin/server.out"
@@ -34,3 +35,15 @@ for peer in "5:" "6:$rpyc6"; do
 	stop_server
 	echo
 done
+
+echo "================ a Go service (examples/kvserver) used by plain Python rpyc clients ================"
+"$bin/kvserver" -addr 127.0.0.1:0 >"$bin/kv.out" 2>"$bin/kv.err" &
+pid=$!
+for _ in $(seq 100); do grep -q LISTENING "$bin/kv.out" && break; sleep 0.05; done
+addr=$(awk '/LISTENING/ {print $2}' "$bin/kv.out")
+for peer in "5:" "6:$rpyc6"; do
+	echo "--- Python rpyc ${peer%%:*}.x client (examples/kvserver/client.py)"
+	PYTHONPATH="${peer#*:}" "$py" examples/kvserver/client.py "$addr"
+	echo
+done
+stop_server
