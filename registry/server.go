@@ -1,0 +1,709 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/gorpyc/rpyc/brine"
+)
+
+// Server is a registry server: it answers REGISTER, UNREGISTER, QUERY and LIST requests over
+// UDP (one datagram each way, like Python's UDPRegistryServer) and TCP (one request per
+// connection, like TCPRegistryServer). The zero value is ready to use; set the fields before
+// the first call to a Serve method and do not change them afterwards.
+//
+// A Server may serve several packet connections and listeners at once (for example UDP and TCP
+// on the same port); they share one service table. Its methods are safe for concurrent use.
+type Server struct {
+	// Net is the network ListenAndServe listens on: "udp" (the default), "udp4", "udp6", "tcp",
+	// "tcp4" or "tcp6".
+	Net string
+	// Addr is the address ListenAndServe listens on; the default ":18811" means every address,
+	// port 18811 ([DefaultPort]). Port 0 picks a free port; see NotifyStarted.
+	Addr string
+	// PruneTimeout is how long a registration lives without being refreshed; 0 means 240 s
+	// ([DefaultPruneTimeout]). As with Python's pruning_timeout, a negative value makes every
+	// registration stale at once.
+	PruneTimeout time.Duration
+	// AllowListing enables LIST (Python's allow_listing, off by default). When it is off, LIST
+	// is answered with None, which clients report as [ErrListingDisabled].
+	AllowListing bool
+	// Logger receives the server's log lines: one at Info level when a Serve method starts, one
+	// at Debug level per request, and rate-limited Warn lines for requests that get no reply
+	// (undecodable, oversized, bad magic, unknown command, bad arguments) and for truncated
+	// replies. nil means slog.Default().
+	Logger *slog.Logger
+	// TCPTimeout bounds each TCP exchange, from accept to the reply; 0 means 3 s. A client that
+	// has not sent a complete request by then is disconnected.
+	TCPTimeout time.Duration
+	// MaxTCPConns limits the TCP connections served at once per listener; 0 means 256. Extra
+	// connections are closed at once (and logged).
+	MaxTCPConns int
+	// NotifyStarted, if set, is called with the local address each time a Serve method (or
+	// ListenAndServe) starts serving, before the first request is read. With port 0 it is the
+	// way to learn the port.
+	NotifyStarted func(addr net.Addr)
+
+	initOnce sync.Once
+	tab      *table
+	log      *slog.Logger
+	warnings limiter
+	now      func() time.Time
+	done     chan struct{} // closed by Shutdown/Close
+
+	mu        sync.Mutex // guards the fields below
+	closed    bool
+	janitorOn bool
+	pconns    map[net.PacketConn]struct{}
+	lns       map[net.Listener]struct{}
+	conns     map[net.Conn]struct{}
+	running   sync.WaitGroup // Serve loops, TCP handlers, the janitor; Add only under mu while !closed
+}
+
+func (s *Server) init() {
+	s.initOnce.Do(func() {
+		timeout := s.PruneTimeout
+		if timeout == 0 {
+			timeout = DefaultPruneTimeout
+		}
+		s.tab = newTable(timeout)
+		s.log = s.Logger
+		if s.log == nil {
+			s.log = slog.Default()
+		}
+		if s.now == nil {
+			s.now = time.Now
+		}
+		s.warnings = limiter{perSecond: 10}
+		s.done = make(chan struct{})
+		s.pconns = make(map[net.PacketConn]struct{})
+		s.lns = make(map[net.Listener]struct{})
+		s.conns = make(map[net.Conn]struct{})
+	})
+}
+
+// janitorInterval is how often the whole table is swept of stale entries.
+func janitorInterval(timeout time.Duration) time.Duration {
+	return min(max(timeout/2, 50*time.Millisecond), 30*time.Second)
+}
+
+// start registers one running goroutine, after track (called under s.mu) has recorded what it
+// serves; it fails once the server is closed. The first call also starts the janitor.
+func (s *Server) start(track func()) bool {
+	s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	if !s.janitorOn {
+		s.janitorOn = true
+		s.running.Add(1)
+		go s.janitor()
+	}
+	track()
+	s.running.Add(1)
+	return true
+}
+
+// janitor sweeps the table of stale entries until the server closes, so that names nobody
+// queries do not pile up (Python prunes only inside QUERY).
+func (s *Server) janitor() {
+	defer s.running.Done()
+	t := time.NewTicker(janitorInterval(s.tab.timeout))
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+			if n := s.tab.prune(s.now()); n > 0 {
+				s.log.Debug("registry: pruned stale registrations", "count", n)
+			}
+		}
+	}
+}
+
+// ListenAndServe listens on s.Net and s.Addr and serves until [Server.Shutdown] or
+// [Server.Close], after which it returns [ErrServerClosed].
+func (s *Server) ListenAndServe() error {
+	s.init()
+	network := s.Net
+	if network == "" {
+		network = "udp"
+	}
+	addr := s.Addr
+	if addr == "" {
+		addr = fmt.Sprintf(":%d", DefaultPort)
+	}
+	if s.isClosed() {
+		return ErrServerClosed
+	}
+	switch network {
+	case "udp", "udp4", "udp6":
+		pc, err := net.ListenPacket(network, addr)
+		if err != nil {
+			return fmt.Errorf("registry: %w", err)
+		}
+		return s.ServePacket(pc)
+	case "tcp", "tcp4", "tcp6":
+		l, err := net.Listen(network, addr)
+		if err != nil {
+			return fmt.Errorf("registry: %w", err)
+		}
+		return s.Serve(l)
+	}
+	return fmt.Errorf("registry: unsupported network %q (want udp, udp4, udp6, tcp, tcp4 or tcp6)", network)
+}
+
+func (s *Server) isClosed() bool {
+	s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// ServePacket answers registry datagrams arriving on pc until [Server.Shutdown] or
+// [Server.Close] (which close pc) and then returns [ErrServerClosed]. Each datagram of at most
+// 1500 bytes holding one request gets one reply datagram, sent back to its source; anything
+// else is logged and dropped, and serving goes on. It closes pc when it returns.
+func (s *Server) ServePacket(pc net.PacketConn) error {
+	if !s.start(func() { s.pconns[pc] = struct{}{} }) {
+		_ = pc.Close()
+		return ErrServerClosed
+	}
+	defer s.running.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.pconns, pc)
+		s.mu.Unlock()
+		_ = pc.Close()
+	}()
+	s.log.Info("registry: serving", "net", pc.LocalAddr().Network(), "addr", pc.LocalAddr().String(),
+		"prune_timeout", s.tab.timeout, "listing", s.AllowListing)
+	if s.NotifyStarted != nil {
+		s.NotifyStarted(pc.LocalAddr())
+	}
+	udp, _ := pc.(*net.UDPConn)
+	buf := make([]byte, MaxDatagramSize+1) // one extra byte tells an oversized datagram
+	out := make([]byte, 0, MaxListReplySize)
+	var backoff time.Duration
+	for {
+		var (
+			n    int
+			from netip.AddrPort
+			addr net.Addr
+			err  error
+		)
+		if udp != nil {
+			n, from, err = udp.ReadFromUDPAddrPort(buf)
+		} else {
+			n, addr, err = pc.ReadFrom(buf)
+		}
+		if err != nil {
+			if s.isClosed() {
+				return ErrServerClosed
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("registry: %w", err)
+			}
+			// Transient (e.g. ENOBUFS, or a deadline someone set): log and go on, slowing down.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.warn("registry: read failed", "err", err, "retry_in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-s.done:
+			}
+			continue
+		}
+		backoff = 0
+		var ip string
+		if udp != nil {
+			ip = ipString(from.Addr())
+		} else {
+			ip = hostOf(addr)
+		}
+		if n > MaxDatagramSize {
+			s.warn("registry: dropped request", "from", ip, "reason", errOversized, "transport", "udp")
+			continue
+		}
+		reply, ok := s.handle(out[:0], buf[:n], ip, udpLimits)
+		if !ok {
+			continue
+		}
+		if udp != nil {
+			_, err = udp.WriteToUDPAddrPort(reply, from)
+		} else {
+			_, err = pc.WriteTo(reply, addr)
+		}
+		if err != nil {
+			s.log.Debug("registry: reply not sent", "to", ip, "err", err)
+		}
+	}
+}
+
+// Serve answers registry requests on connections accepted from l until [Server.Shutdown] or
+// [Server.Close] (which close l) and then returns [ErrServerClosed]. Each connection carries
+// one request: the server reads until it holds a complete brine value (at most 1500 bytes,
+// within TCPTimeout), writes the reply in one write and closes the connection. Anything else is
+// logged and the connection closed; serving goes on. It closes l when it returns.
+func (s *Server) Serve(l net.Listener) error {
+	if !s.start(func() { s.lns[l] = struct{}{} }) {
+		_ = l.Close()
+		return ErrServerClosed
+	}
+	defer s.running.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.lns, l)
+		s.mu.Unlock()
+		_ = l.Close()
+	}()
+	s.log.Info("registry: serving", "net", l.Addr().Network(), "addr", l.Addr().String(),
+		"prune_timeout", s.tab.timeout, "listing", s.AllowListing)
+	if s.NotifyStarted != nil {
+		s.NotifyStarted(l.Addr())
+	}
+	maxConns := s.MaxTCPConns
+	if maxConns <= 0 {
+		maxConns = 256
+	}
+	slots := make(chan struct{}, maxConns)
+	var backoff time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if s.isClosed() {
+				return ErrServerClosed
+			}
+			var ne net.Error
+			if errors.Is(err, net.ErrClosed) || !errors.As(err, &ne) {
+				return fmt.Errorf("registry: %w", err)
+			}
+			// Out of file descriptors and the like: wait and retry, as net/http does.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			s.warn("registry: accept failed", "err", err, "retry_in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-s.done:
+			}
+			continue
+		}
+		backoff = 0
+		select {
+		case slots <- struct{}{}:
+		default:
+			s.warn("registry: too many connections, closing one", "from", hostOf(c.RemoteAddr()), "max", maxConns)
+			_ = c.Close()
+			continue
+		}
+		if !s.start(func() { s.conns[c] = struct{}{} }) {
+			_ = c.Close()
+			return ErrServerClosed
+		}
+		go func() {
+			defer func() { <-slots }()
+			s.serveConn(c)
+		}()
+	}
+}
+
+// serveConn handles one TCP connection: one request, one reply.
+func (s *Server) serveConn(c net.Conn) {
+	defer s.running.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+		_ = c.Close()
+	}()
+	timeout := s.TCPTimeout
+	if timeout <= 0 {
+		timeout = 3 * time.Second
+	}
+	_ = c.SetDeadline(time.Now().Add(timeout))
+	ip := hostOf(c.RemoteAddr())
+	buf := make([]byte, 0, MaxDatagramSize)
+	for {
+		n, err := c.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if n > 0 {
+			_, _, derr := brine.Decode(buf)
+			switch {
+			case derr == nil:
+				reply, ok := s.handle(nil, buf, ip, tcpLimits)
+				if ok {
+					if _, err := c.Write(reply); err != nil {
+						s.log.Debug("registry: reply not sent", "to", ip, "err", err)
+					}
+				}
+				return
+			case !errors.Is(derr, brine.ErrTruncated):
+				s.warn("registry: dropped request", "from", ip, "reason", derr, "transport", "tcp")
+				return
+			case len(buf) == cap(buf):
+				s.warn("registry: dropped request", "from", ip, "reason", errOversized, "transport", "tcp")
+				return
+			}
+		}
+		if err != nil {
+			if len(buf) == 0 && (errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed)) {
+				s.log.Debug("registry: connection closed without a request", "from", ip)
+				return
+			}
+			s.warn("registry: incomplete request", "from", ip, "bytes", len(buf), "err", err, "transport", "tcp")
+			return
+		}
+	}
+}
+
+// Shutdown stops the server gracefully: it closes every packet connection and listener (so the
+// Serve methods return [ErrServerClosed]), lets TCP exchanges in progress finish, and returns
+// once every goroutine of the server has ended. If ctx ends first, it closes the remaining
+// connections, waits for their goroutines, and returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closeListeners()
+	done := make(chan struct{})
+	go func() {
+		s.running.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		s.closeConns()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// Close stops the server at once: it closes every packet connection, listener and TCP
+// connection, and returns once every goroutine of the server has ended.
+func (s *Server) Close() error {
+	s.closeListeners()
+	s.closeConns()
+	s.running.Wait()
+	return nil
+}
+
+func (s *Server) closeListeners() {
+	s.init()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.closed = true
+		close(s.done)
+	}
+	for pc := range s.pconns {
+		_ = pc.Close()
+	}
+	for l := range s.lns {
+		_ = l.Close()
+	}
+}
+
+func (s *Server) closeConns() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		_ = c.Close()
+	}
+}
+
+// replyLimits are the largest replies a Python client reads, per command.
+type replyLimits struct{ query, list int }
+
+var (
+	udpLimits = replyLimits{query: MaxDatagramSize, list: MaxListReplySize}
+	tcpLimits = replyLimits{query: MaxDatagramSize, list: MaxDatagramSize}
+)
+
+// okReply is the brine str "OK", the reply to REGISTER and UNREGISTER.
+var okReply = []byte{0x08, 0x0b, 'O', 'K'}
+
+// noneReply is brine None, the LIST reply when listing is disabled.
+var noneReply = []byte{0x00}
+
+// handle answers one request from ip, appending the reply to dst. ok is false when the request
+// gets no reply (logged). Bytes after the request are ignored, as Python ignores them.
+func (s *Server) handle(dst, data []byte, ip string, limits replyLimits) (reply []byte, ok bool) {
+	req, _, err := parseRequest(data)
+	if err != nil {
+		s.warn("registry: dropped request", "from", ip, "reason", err)
+		return dst, false
+	}
+	args := req.args
+	now := s.now()
+	switch req.cmd {
+	case CmdRegister:
+		if len(args) != 2 {
+			break
+		}
+		names, ok1 := aliasNames(args[0])
+		port, ok2 := portOf(args[1])
+		if !ok1 || !ok2 {
+			break
+		}
+		added := s.tab.register(now, ip, names, port)
+		if s.debugging() {
+			s.log.Debug("registry: register", "from", ip, "port", port, "names", names, "new", added)
+		}
+		return append(dst, okReply...), true
+	case CmdUnregister:
+		if len(args) != 1 {
+			break
+		}
+		port, ok := portOf(args[0])
+		if !ok {
+			break
+		}
+		removed := s.tab.unregister(ip, port)
+		if s.debugging() {
+			s.log.Debug("registry: unregister", "from", ip, "port", port, "removed", removed)
+		}
+		return append(dst, okReply...), true
+	case CmdQuery:
+		if len(args) != 1 {
+			break
+		}
+		name, ok := args[0].(string)
+		if b, isBytes := args[0].([]byte); isBytes {
+			// Python upper-cases bytes too and finds no such (str) name.
+			s.log.Debug("registry: query", "from", ip, "name", pyRepr(b), "endpoints", 0)
+			return appendTupleHeader(dst, 0), true
+		}
+		if !ok {
+			break
+		}
+		name = pyUpper(name)
+		entries := s.tab.query(now, name)
+		reply, kept := appendEndpoints(dst, entries, limits.query)
+		if s.debugging() {
+			s.log.Debug("registry: query", "from", ip, "name", name, "endpoints", len(entries))
+		}
+		if kept < len(entries) {
+			s.warn("registry: QUERY reply truncated to fit a datagram", "name", name,
+				"endpoints", len(entries), "sent", kept, "kept", "most recently registered")
+		}
+		return reply, true
+	case CmdList:
+		// 5.2.1+ clients send ((filter_host,),); 5.1 clients sent ().
+		var filter any
+		switch len(args) {
+		case 0:
+		case 1:
+			if !s.AllowListing {
+				break
+			}
+			f, ok := args[0].(brine.Tuple)
+			if !ok || len(f) == 0 {
+				return s.badArgs(dst, req, ip)
+			}
+			filter = f[0]
+		default:
+			return s.badArgs(dst, req, ip)
+		}
+		if !s.AllowListing {
+			s.log.Debug("registry: list refused (listing disabled)", "from", ip)
+			return append(dst, noneReply...), true
+		}
+		host, isStr := filter.(string)
+		reply, kept, more := s.appendList(dst, now, pyTruthy(filter), host, isStr, limits.list)
+		if s.debugging() {
+			s.log.Debug("registry: list", "from", ip, "filter", pyRepr(filter), "names", kept)
+		}
+		if more {
+			s.warn("registry: LIST reply truncated to fit", "sent", kept, "limit_bytes", limits.list)
+		}
+		return reply, true
+	}
+	return s.badArgs(dst, req, ip)
+}
+
+// debugging reports whether Debug lines are logged; per-request lines check it first, so that
+// building their attributes costs nothing otherwise.
+func (s *Server) debugging() bool { return s.log.Enabled(context.Background(), slog.LevelDebug) }
+
+func (s *Server) badArgs(dst []byte, req request, ip string) ([]byte, bool) {
+	s.warn("registry: dropped request", "from", ip, "reason", errBadArgs, "command", req.raw, "args", pyRepr(req.args))
+	return dst, false
+}
+
+// aliasNames reads REGISTER's aliases: a tuple (or frozenset) of str, upper-cased.
+func aliasNames(v any) ([]string, bool) {
+	var items []any
+	switch x := v.(type) {
+	case brine.Tuple:
+		items = x
+	case brine.FrozenSet:
+		items = x
+	default:
+		return nil, false
+	}
+	names := make([]string, len(items))
+	for i, it := range items {
+		s, ok := it.(string)
+		if !ok {
+			return nil, false
+		}
+		names[i] = pyUpper(s)
+	}
+	return names, true
+}
+
+// portOf reads a registered port: an int (TCP servers) or a str (unix-socket servers).
+func portOf(v any) (portKey, bool) {
+	switch v.(type) {
+	case int64, string:
+		return v, true
+	}
+	return nil, false
+}
+
+// tupleHeader is the size of a brine tuple header for n items.
+func tupleHeader(n int) int {
+	switch {
+	case n <= 4:
+		return 1
+	case n <= 255:
+		return 2
+	}
+	return 5
+}
+
+// appendEndpoints appends the QUERY reply for entries (oldest first) within limit bytes. When
+// they do not all fit it keeps the most recently registered ones, the likeliest to be alive,
+// still oldest first. It returns how many it kept.
+func appendEndpoints(dst []byte, entries []entry, limit int) ([]byte, int) {
+	items := make([][]byte, len(entries))
+	total := 0
+	for i, e := range entries {
+		b, err := brine.Append(nil, brine.Tuple{e.key.ip, e.key.port})
+		if err != nil {
+			panic("registry: BUG: endpoint not encodable: " + err.Error())
+		}
+		items[i] = b
+		total += len(b)
+	}
+	first := 0
+	if tupleHeader(len(items))+total > limit {
+		size := 0
+		first = len(items)
+		for first > 0 && tupleHeader(len(items)-first+1)+size+len(items[first-1]) <= limit {
+			first--
+			size += len(items[first])
+		}
+	}
+	kept := items[first:]
+	dst = appendTupleHeader(dst, len(kept))
+	for _, b := range kept {
+		dst = append(dst, b...)
+	}
+	return dst, len(kept)
+}
+
+// appendList appends the LIST reply within limit bytes: names in insertion order, filtered by
+// host when filter is set (a non-str filter matches nothing, as in Python). more reports that
+// names were left out.
+func (s *Server) appendList(dst []byte, now time.Time, filter bool, host string, isStr bool, limit int) (reply []byte, kept int, more bool) {
+	var items [][]byte
+	size := 0
+	s.tab.list(now, filter, host, func(name string) bool {
+		if filter && !isStr {
+			return false
+		}
+		b, _ := brine.Append(nil, name)
+		if tupleHeader(len(items)+1)+size+len(b) > limit {
+			more = true
+			return false
+		}
+		items = append(items, b)
+		size += len(b)
+		return true
+	})
+	dst = appendTupleHeader(dst, len(items))
+	for _, b := range items {
+		dst = append(dst, b...)
+	}
+	return dst, len(items), more
+}
+
+func appendTupleHeader(dst []byte, n int) []byte {
+	switch {
+	case n == 0:
+		return append(dst, 0x02)
+	case n <= 4:
+		return append(dst, byte(0x10+n-1))
+	case n <= 255:
+		return append(dst, 0x14, byte(n))
+	}
+	return append(dst, 0x15, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
+
+// ipString renders a sender's address as Python's socket module does, except that IPv4
+// addresses received on a dual-stack socket are shown as IPv4 ("127.0.0.1", not
+// "::ffff:127.0.0.1"), so that the same client is recorded the same way on every socket.
+func ipString(a netip.Addr) string { return a.Unmap().String() }
+
+// hostOf returns the IP of a remote address.
+func hostOf(a net.Addr) string {
+	switch x := a.(type) {
+	case *net.TCPAddr:
+		return ipString(x.AddrPort().Addr())
+	case *net.UDPAddr:
+		return ipString(x.AddrPort().Addr())
+	case nil:
+		return ""
+	}
+	if ap, err := netip.ParseAddrPort(a.String()); err == nil {
+		return ipString(ap.Addr())
+	}
+	if h, _, err := net.SplitHostPort(a.String()); err == nil {
+		return h
+	}
+	return a.String()
+}
+
+// warn logs at Warn level, at most perSecond lines a second; the number of lines suppressed is
+// reported with the next line let through.
+func (s *Server) warn(msg string, args ...any) {
+	if n, ok := s.warnings.allow(s.now()); ok {
+		if n > 0 {
+			args = append(args, "suppressed_since_last", n)
+		}
+		s.log.Warn(msg, args...)
+	}
+}
+
+// limiter lets through at most perSecond events per one-second window.
+type limiter struct {
+	perSecond  int
+	mu         sync.Mutex
+	window     time.Time
+	count      int
+	suppressed int
+}
+
+// allow reports whether an event at now may be logged, and how many were suppressed before it.
+func (l *limiter) allow(now time.Time) (suppressed int, ok bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if now.Sub(l.window) >= time.Second {
+		l.window, l.count = now, 0
+	}
+	if l.count >= l.perSecond {
+		l.suppressed++
+		return 0, false
+	}
+	l.count++
+	suppressed, l.suppressed = l.suppressed, 0
+	return suppressed, true
+}

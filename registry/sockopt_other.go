@@ -1,0 +1,11 @@
+//go:build !unix
+
+package registry
+
+import "syscall"
+
+// broadcastControl returns nil: outside Unix, Go's net package already enables SO_BROADCAST on
+// UDP sockets where the platform has it.
+func broadcastControl(on bool) func(network, address string, c syscall.RawConn) error {
+	return nil
+}
