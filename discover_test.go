@@ -186,7 +186,7 @@ type regCalcService struct{}
 func (regCalcService) Add(a, b int64) int64 { return a + b }
 
 // TestConnectByServicePythonClient: a Go service (package server) keeps itself registered with
-// Python's registry (registry.AutoRegister, UDP and TCP registrars); Python's
+// Python's registry (Server.Registrar, UDP and TCP registrars); Python's
 // rpyc.connect_by_service finds it and calls it; once the Go side stops, it has unregistered.
 func TestConnectByServicePythonClient(t *testing.T) {
 	interop.ForEachPeer(t, func(t *testing.T, p interop.Peer) {
@@ -199,12 +199,16 @@ func TestConnectByServicePythonClient(t *testing.T) {
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 				defer cancel()
-				srv := &server.Server{Service: regCalcService{}, Logger: discardLogger()}
+				var reg registry.Registrar = &registry.UDPClient{Addr: regAddr, Interface: "127.0.0.1"}
+				if mode == "tcp" {
+					reg = &registry.TCPClient{Addr: regAddr, Interface: "127.0.0.1"}
+				}
+				// The server registers itself (Server.Registrar), like Python's auto_register.
+				srv := &server.Server{Service: regCalcService{}, Logger: discardLogger(), Registrar: reg}
 				ln, err := net.Listen("tcp4", "127.0.0.1:0")
 				if err != nil {
 					t.Fatal(err)
 				}
-				port := ln.Addr().(*net.TCPAddr).Port
 				srvCtx, stopSrv := context.WithCancel(ctx)
 				srvDone := make(chan error, 1)
 				go func() { srvDone <- srv.Serve(srvCtx, ln) }()
@@ -212,15 +216,6 @@ func TestConnectByServicePythonClient(t *testing.T) {
 					stopSrv()
 					<-srvDone
 				}()
-
-				var reg registry.Registrar = &registry.UDPClient{Addr: regAddr, Interface: "127.0.0.1"}
-				if mode == "tcp" {
-					reg = &registry.TCPClient{Addr: regAddr, Interface: "127.0.0.1"}
-				}
-				regCtx, stopReg := context.WithCancel(ctx)
-				regDone := make(chan error, 1)
-				go func() { regDone <- registry.AutoRegister(regCtx, reg, srv.ServiceAliases(), port, discardLogger()) }()
-				defer stopReg()
 				if aliases := srv.ServiceAliases(); !slices.Equal(aliases, []string{"REGCALC"}) {
 					t.Fatalf("ServiceAliases = %q", aliases)
 				}
@@ -239,10 +234,11 @@ func TestConnectByServicePythonClient(t *testing.T) {
 					t.Fatalf("registry_client.py printed\n%s\nwant %s", out, want)
 				}
 
-				stopReg()
-				if err := <-regDone; err != nil {
-					t.Fatalf("AutoRegister: %v", err)
+				stopSrv() // shutting down unregisters
+				if err := <-srvDone; !errors.Is(err, server.ErrServerClosed) {
+					t.Fatalf("Serve: %v", err)
 				}
+				srvDone <- nil // for the deferred stop
 				out = p.Run(t, "registry_client.py", "--mode", mode, "--addr", regAddr, "sleep", "0.2", "rpyc-discover", "regcalc")
 				if !strings.Contains(out, `"op": "rpyc-discover", "error": "DiscoveryError`) {
 					t.Fatalf("after unregistering, Python's discover printed\n%s", out)

@@ -28,6 +28,7 @@ import (
 
 	"github.com/gorpyc/rpyc/channel"
 	"github.com/gorpyc/rpyc/protocol"
+	"github.com/gorpyc/rpyc/registry"
 )
 
 // Kind selects how a Server runs requests.
@@ -101,6 +102,13 @@ type Server struct {
 	Logger *slog.Logger
 	// OnStarted, if set, is called with the listener's address once Serve is accepting.
 	OnStarted func(addr net.Addr)
+	// Registrar, if set, keeps the service's aliases registered with a registry while the server
+	// runs (Python's auto_register): at once, every RegisterInterval after a success (60 s, as
+	// Python), every second after a failure, and UNREGISTER on shutdown. A registry.UDPClient
+	// with Interface set to the listen host makes the registry record that address.
+	Registrar registry.Registrar
+	// RegisterInterval overrides the re-registration interval (0: 60 s).
+	RegisterInterval time.Duration
 
 	mu       sync.Mutex
 	ln       net.Listener
@@ -111,6 +119,8 @@ type Server struct {
 	pool     chan func()
 	poolWG   sync.WaitGroup
 	accepted atomic.Int64
+	regStop  context.CancelFunc
+	regDone  chan struct{}
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -192,6 +202,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.OnStarted != nil {
 		s.OnStarted(ln.Addr())
 	}
+	if s.Registrar != nil {
+		s.startRegistration(ln.Addr())
+	}
 	var tempDelay time.Duration
 	for {
 		nc, err := ln.Accept()
@@ -218,6 +231,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		go s.handle(nc)
 		if s.Kind == OneShot && n == 1 {
 			_ = ln.Close()
+			s.stopRegistration()
 			s.wg.Wait()
 			s.shutdownPool()
 			return nil
@@ -397,6 +411,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if ln != nil {
 		_ = ln.Close()
 	}
+	s.stopRegistration()
 	var err error
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
@@ -466,4 +481,37 @@ func (s *Server) Connections() int { return s.connCount() }
 // Serve is a shorthand: it serves service on ln with a default Threaded server until ctx ends.
 func Serve(ctx context.Context, ln net.Listener, service any) error {
 	return (&Server{Service: service}).Serve(ctx, ln)
+}
+
+// startRegistration runs the registry registration loop for the listener's port.
+func (s *Server) startRegistration(addr net.Addr) {
+	port := 0
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		port = ta.Port
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	s.mu.Lock()
+	s.regStop, s.regDone = cancel, done
+	s.mu.Unlock()
+	a := registry.AutoRegistration{Registrar: s.Registrar, Aliases: s.ServiceAliases(), Port: port,
+		Logger: s.logger(), Interval: s.RegisterInterval}
+	go func() {
+		defer close(done)
+		if err := a.Run(ctx); err != nil {
+			s.logger().Warn("rpyc server: unregister failed", "err", err)
+		}
+	}()
+}
+
+// stopRegistration unregisters (waiting for the UNREGISTER to be sent).
+func (s *Server) stopRegistration() {
+	s.mu.Lock()
+	stop, done := s.regStop, s.regDone
+	s.regStop = nil
+	s.mu.Unlock()
+	if stop != nil {
+		stop()
+		<-done
+	}
 }
