@@ -4,7 +4,7 @@ GO ?= go
 PYTHON ?= /usr/bin/python3
 FUZZTIME ?= 5m
 
-.PHONY: all test peers vet demo bench fuzz golden golden-check
+.PHONY: all test peers vet demo bench bench-registry fuzz golden golden-check
 
 all: test
 
@@ -27,15 +27,23 @@ test: peers
 demo: peers
 	bash examples/run_demo.sh
 
-## bench: Go benchmarks beside Python rpyc's own figures on the same values
+## bench: Go benchmarks beside Python rpyc's own figures on the same work
 bench: peers
 	$(GO) test -run='^$$' -bench=. -benchmem ./brine ./channel
 	$(PYTHON) tox-interop/bench_brine.py
+	PYTHONPATH=$(CURDIR)/tox-interop/.peers/rpyc6/usr/lib/python3/dist-packages $(PYTHON) tox-interop/bench_brine.py
+	$(GO) test -run='^$$' -bench=RoundTrip -benchtime=5000x .
+	$(GO) test -run='^$$' -bench=PythonClient -benchtime=5000x ./server
+
+## bench-registry: 100,000 registrations and 20,000 QUERY/s, Go and Python registries (slow)
+bench-registry: peers
+	GORPYC_REGISTRY_SCALE=1 $(GO) test -run 'TestRegistryScale' -v -timeout 30m ./registry
 
 ## fuzz: run every fuzz target for FUZZTIME each
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./brine
 	$(GO) test -run='^$$' -fuzz=FuzzFrame -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./channel
+	$(GO) test -run='^$$' -fuzz=FuzzHandleDatagram -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./registry
 
 ## golden: regenerate testdata/*.json with Debian's rpyc 5.3.0; golden-check: verify under both peers
 golden: peers
