@@ -6,10 +6,16 @@ cd "$(dirname "$0")/.."
 py=/usr/bin/python3
 rpyc6=$PWD/tox-interop/.peers/rpyc6/usr/lib/python3/dist-packages
 bin=$(mktemp -d)
-trap 'rm -rf "$bin"; [ -n "${pid:-}" ] && kill "$pid" 2>/dev/null || true' EXIT
+cleanup() {
+	for p in ${pid:-} ${regpid:-} ${kvpid:-} ${pypid:-}; do kill "$p" 2>/dev/null || true; done
+	rm -rf "$bin"
+}
+trap cleanup EXIT
 go build -o "$bin/wire" ./examples/wire
 go build -o "$bin/client" ./examples/client
 go build -o "$bin/kvserver" ./examples/kvserver
+go build -o "$bin/discovery" ./examples/discovery
+go build -o "$bin/rpyc-registry" ./cmd/rpyc-registry
 
 start_server() { # $1 = PYTHONPATH
 	out="$bin/server.out"
@@ -47,3 +53,32 @@ for peer in "5:" "6:$rpyc6"; do
 	echo
 done
 stop_server
+
+echo "================ discovery by name: a Go registry, a Python server and a Go server ================"
+"$bin/rpyc-registry" -m TCP -p 0 --host 127.0.0.1 -l yes 2>"$bin/reg.log" &
+regpid=$!
+for _ in $(seq 100); do grep -q 'addr=' "$bin/reg.log" && break; sleep 0.05; done
+reg=$(sed -n 's/.*addr=\([0-9.:]*\).*/\1/p' "$bin/reg.log" | head -n1)
+echo "rpyc-registry (Go) serving TCP at $reg"
+"$py" examples/pyserver/demo_service.py --registry "$reg" >"$bin/py.out" 2>/dev/null < <(sleep 60) &
+pypid=$!
+"$bin/kvserver" -addr 127.0.0.1:0 -registry "$reg" >"$bin/kv2.out" 2>/dev/null &
+kvpid=$!
+for _ in $(seq 100); do
+	names=$("$py" -c "import rpyc; from rpyc.utils.registry import TCPRegistryClient as T; h, p = '$reg'.split(':'); print(sorted(rpyc.list_services(registrar=T(ip=h, port=int(p)))))" 2>/dev/null || true)
+	case "$names" in *DEMO*KV*) break ;; esac
+	sleep 0.1
+done
+echo "--- Go client (examples/discovery)"
+"$bin/discovery" -registry "$reg"
+echo "--- Python client: rpyc.list_services and rpyc.connect_by_service through the same registry"
+"$py" - "$reg" <<'PY'
+import sys, rpyc
+from rpyc.utils.registry import TCPRegistryClient
+host, port = sys.argv[1].split(":")
+reg = TCPRegistryClient(ip=host, port=int(port))
+print("list_services ->", sorted(rpyc.list_services(registrar=reg)))
+c = rpyc.connect_by_service("KV", registrar=reg)
+print("connect_by_service('KV').root.get('found-by') ->", c.root.get("found-by"))
+c.close()
+PY

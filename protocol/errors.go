@@ -277,7 +277,7 @@ func dumpException(err error, includeTraceback bool, stack string) any {
 	if errors.As(err, &re) && brine.Dumpable(re.Args) {
 		args = re.Args
 	} else {
-		msg := strings.TrimPrefix(err.Error(), cls.Name+": ") // "ValueError: bad" -> "bad"
+		msg := trimClass(err.Error(), cls.Name)
 		if et, ok := err.(*ExceptionType); ok && et == cls {
 			msg = "" // a bare sentinel: no message, like `raise KeyError`
 		}
@@ -297,7 +297,7 @@ func dumpException(err error, includeTraceback bool, stack string) any {
 				sb.WriteString("  " + line + "\n")
 			}
 		}
-		fmt.Fprintf(&sb, "%s: %s\n", cls.Name, strings.TrimPrefix(err.Error(), cls.Name+": "))
+		fmt.Fprintf(&sb, "%s: %s\n", cls.Name, trimClass(err.Error(), cls.Name))
 		tb = sb.String()
 	}
 	attrs := brine.Tuple{brine.Tuple{"_remote_version", versionDenied}}
@@ -348,4 +348,11 @@ func pyRepr(v any) string {
 		return "(" + strings.Join(parts, ", ") + ")"
 	}
 	return fmt.Sprint(v)
+}
+
+// trimClass drops the class name that wrapping a sentinel adds to a message: "ValueError: bad"
+// and "bad: ValueError" both become "bad", since Python prints the class itself.
+func trimClass(msg, cls string) string {
+	msg = strings.TrimPrefix(msg, cls+": ")
+	return strings.TrimSuffix(msg, ": "+cls)
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/gorpyc/rpyc/brine"
 	"github.com/gorpyc/rpyc/netref"
 	"github.com/gorpyc/rpyc/protocol"
+	"github.com/gorpyc/rpyc/registry"
 	"github.com/gorpyc/rpyc/server"
 )
 
@@ -133,6 +134,7 @@ func (s *KVService) OnDisconnect(c *protocol.Conn) {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:18861", "listen address")
+	reg := flag.String("registry", "", "register with the TCP registry at host:port (empty: don't)")
 	flag.Parse()
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ln, err := net.Listen("tcp", *addr)
@@ -145,6 +147,10 @@ func main() {
 	defer stop()
 	svc := &KVService{data: map[string]string{}, subs: map[*netref.Ref]struct{}{}}
 	srv := &server.Server{Service: svc, Logger: log}
+	if *reg != "" {
+		host, _, _ := net.SplitHostPort(ln.Addr().String())
+		srv.Registrar = &registry.TCPClient{Addr: *reg, Interface: host}
+	}
 	if err := srv.Serve(ctx, ln); err != nil && err != server.ErrServerClosed {
 		log.Error("serve", "err", err)
 		os.Exit(1)

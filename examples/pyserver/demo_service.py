@@ -7,6 +7,7 @@ import threading
 import time
 
 import rpyc
+from rpyc.utils.registry import TCPRegistryClient
 from rpyc.utils.server import OneShotServer, ThreadedServer
 
 
@@ -38,10 +39,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--oneshot", action="store_true")
+    ap.add_argument("--registry", help="auto-register with the TCP registry at HOST:PORT")
     args = ap.parse_args()
     cls = OneShotServer if args.oneshot else ThreadedServer
+    kwargs = {}
+    if args.registry:
+        host, port = args.registry.rsplit(":", 1)
+        kwargs = {"registrar": TCPRegistryClient(ip=host, port=int(port)), "auto_register": True}
     srv = cls(DemoService, hostname="127.0.0.1", port=args.port,
-              protocol_config={"allow_public_attrs": False})
+              protocol_config={"allow_public_attrs": False}, **kwargs)
     t = threading.Thread(target=srv.start, daemon=True)
     t.start()
     while not srv.active:  # start() calls listen(); announce only once connections are accepted
