@@ -40,6 +40,7 @@ type SyntaxError struct {
 	Detail string
 }
 
+// Error describes what was wrong and where.
 func (e *SyntaxError) Error() string {
 	msg := e.Err.Error()
 	if e.Detail != "" {
@@ -59,6 +60,7 @@ type EncodeError struct {
 	Err  error
 }
 
+// Error names the problem, the Go type and its path inside the value.
 func (e *EncodeError) Error() string {
 	where := ""
 	if e.Path != "" {

@@ -35,6 +35,7 @@ const (
 	V6
 )
 
+// String returns "v5", "v6" or "auto".
 func (d Dialect) String() string {
 	switch d {
 	case Auto:

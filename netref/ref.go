@@ -103,6 +103,7 @@ func (s *state) release() {
 	s.conn.Release(s.id, s.count.Load())
 }
 
+// String describes the proxy without a request (use Str for the remote str()).
 func (r *Ref) String() string {
 	return "<netref " + r.st.id.Name + " " + r.st.id.String() + ">"
 }

@@ -47,6 +47,7 @@ type ExceptionType struct {
 	Name   string
 }
 
+// Error returns the class name ("KeyError", or "module.Name" outside builtins).
 func (e *ExceptionType) Error() string {
 	if e.Module == "builtins" {
 		return e.Name

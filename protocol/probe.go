@@ -22,6 +22,7 @@ type ProbeError struct {
 	Err   error
 }
 
+// Error describes the refused probe.
 func (e *ProbeError) Error() string {
 	return fmt.Sprintf("rpyc: peer refused dialect %v (peer speaks %v): %v", e.Tried, e.Peer, e.Err)
 }

@@ -45,6 +45,7 @@ const (
 	OneShot
 )
 
+// String returns "threaded", "threadpool" or "oneshot".
 func (k Kind) String() string {
 	switch k {
 	case Threaded:

@@ -20,6 +20,7 @@ const (
 	MsgException MsgType = 3
 )
 
+// String returns rpyc's constant name (MSG_REQUEST, ...).
 func (m MsgType) String() string {
 	switch m {
 	case MsgRequest:
@@ -67,6 +68,7 @@ var handlerNames = [...]string{
 	HandleOldSlicing: "OLDSLICING", HandleCtxExit: "CTXEXIT", HandleInstanceCheck: "INSTANCECHECK",
 }
 
+// String returns rpyc's constant name (HANDLE_GETATTR, ...).
 func (h Handler) String() string {
 	if int(h) < len(handlerNames) && handlerNames[h] != "" {
 		return "HANDLE_" + handlerNames[h]
@@ -101,6 +103,7 @@ func (p IDPack) Tuple() brine.Tuple {
 	return brine.Tuple{p.Name, p.ClassID, p.InstanceID}
 }
 
+// String formats the id_pack as a Python tuple.
 func (p IDPack) String() string {
 	return fmt.Sprintf("(%q, %d, %d)", p.Name, p.ClassID, p.InstanceID)
 }
