@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -63,7 +63,7 @@ func TestInteropClientKilledMidCall(t *testing.T) {
 			t.Fatalf("client said %q, %v", line, err)
 		}
 		waitFor(t, 5*time.Second, "the call in flight", func() bool { return srv.Connections() == 1 })
-		time.Sleep(100 * time.Millisecond) // let sleep(30) start on the server
+		time.Sleep(100 * time.Millisecond)             // let sleep(30) start on the server
 		_ = syscall.Kill(-proc.Pid(), syscall.SIGKILL) // the whole process group, like a crash
 		// The server notices, cancels the running call, frees the client's objects and goes on.
 		waitFor(t, 10*time.Second, "the connection to go away", func() bool { return srv.Connections() == 0 })
