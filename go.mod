@@ -2,4 +2,4 @@ module github.com/gorpyc/rpyc
 
 go 1.24
 
-require github.com/nlpodyssey/gopickle v0.2.0 // indirect
+require github.com/nlpodyssey/gopickle v0.2.0

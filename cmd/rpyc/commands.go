@@ -1,0 +1,443 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/big"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorpyc/rpyc/brine"
+	"github.com/gorpyc/rpyc/classic"
+	"github.com/gorpyc/rpyc/netref"
+	"github.com/gorpyc/rpyc/protocol"
+)
+
+var evalCmd = &command{
+	name:    "eval",
+	args:    "HOST[:PORT] EXPR",
+	summary: "evaluate a Python expression on a classic server and print its repr",
+	details: `
+EXPR runs with the server's eval() in the connection's namespace. The result's repr() is
+printed (the server computes it for lists, dicts and other objects). With --json the value is
+copied by pickle and printed as {"result": ..., "type": ...}; values JSON cannot hold are given
+as their "repr". What the expression prints on the server's stdout and stderr is shown here
+(in "stdout" and "stderr" with --json) unless --no-redirect.`,
+	flags:   redirectFlag,
+	minArgs: 2, maxArgs: 2,
+	run: func(ctx context.Context, a *app, args []string) error {
+		c, err := a.connectClassic(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		var v any
+		out, err := a.redirected(ctx, c, func(ctx context.Context) error {
+			var err error
+			v, err = c.Eval(ctx, args[1])
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		defer release(v)
+		return a.printResult(ctx, v, out, true)
+	},
+}
+
+var execCmd = &command{
+	name:    "exec",
+	args:    "HOST[:PORT] FILE|-",
+	summary: "execute Python statements from a file (- for stdin) on a classic server",
+	details: `
+The code runs with the server's exec() in the connection's namespace. Its output on the
+server's stdout and stderr is shown here unless --no-redirect (with --json: {"result": null,
+"stdout": ..., "stderr": ...}).`,
+	flags:   redirectFlag,
+	minArgs: 2, maxArgs: 2,
+	run: func(ctx context.Context, a *app, args []string) error {
+		var code []byte
+		var err error
+		if args[1] == "-" {
+			code, err = io.ReadAll(a.stdin)
+		} else {
+			code, err = os.ReadFile(args[1])
+		}
+		if err != nil {
+			return &localError{err}
+		}
+		c, err := a.connectClassic(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		out, err := a.redirected(ctx, c, func(ctx context.Context) error {
+			return c.Execute(ctx, string(code))
+		})
+		if err != nil {
+			return err
+		}
+		if a.json {
+			a.printJSON(jsonResult{Stdout: out.stdout(), Stderr: out.stderr()})
+		}
+		return nil
+	},
+}
+
+var callCmd = &command{
+	name:    "call",
+	args:    "HOST:PORT METHOD [ARGS...]",
+	summary: "call root.METHOD(ARGS...) on any RPyC service and print the result",
+	details: `
+METHOD may be dotted (a.b calls root.a.b). Each ARG is a Python literal: an int, float, complex,
+str or bytes literal ('text', b'\x00', r'raw'), None, True, False, a tuple, a list (sent as a
+tuple: brine carries no lists) or a set (sent as a frozenset). NAME=LITERAL passes a keyword
+argument. Quote the arguments for your shell: rpyc call host:18861 greet "'bob'" punct="'?'".
+The result's repr is printed (the server computes it for remote objects); with --json the value
+is printed as JSON when it can be copied, else its repr.`,
+	minArgs: 2, maxArgs: -1,
+	run: func(ctx context.Context, a *app, args []string) error {
+		if _, _, err := splitHostPortStrict(args[0]); err != nil {
+			return usagef("call: %v (call needs HOST:PORT: services have no default port)", err)
+		}
+		pos, kw, err := parseCallArgs(args[2:])
+		if err != nil {
+			return usagef("call: %v", err)
+		}
+		conn, err := a.connectAny(ctx, args[0])
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		obj, err := conn.Root(ctx)
+		if err != nil {
+			return &connError{err}
+		}
+		path := strings.Split(args[1], ".")
+		for _, name := range path[:len(path)-1] {
+			v, err := obj.GetAttr(ctx, name)
+			if err != nil {
+				return err
+			}
+			ref, ok := v.(*netref.Ref)
+			if !ok {
+				return fmt.Errorf("%s is a %s value, not an object with methods", name, typeName(v))
+			}
+			defer ref.Release()
+			obj = ref
+		}
+		callArgs := pos
+		if kw != nil {
+			callArgs = append(callArgs, netref.Kwargs(kw))
+		}
+		v, err := obj.CallMethod(ctx, path[len(path)-1], callArgs...)
+		if err != nil {
+			return err
+		}
+		defer release(v)
+		return a.printResult(ctx, v, nil, true)
+	},
+}
+
+func splitHostPortStrict(addr string) (string, string, error) {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 || strings.HasSuffix(addr, "]") {
+		return "", "", fmt.Errorf("address %q has no port", addr)
+	}
+	return addr[:i], addr[i+1:], nil
+}
+
+var uploadCmd = &command{
+	name:    "upload",
+	args:    "HOST[:PORT] LOCAL REMOTE",
+	summary: "copy a local file or directory tree to a classic server",
+	details: `
+A directory is copied recursively (REMOTE and its parents are created); files are written in
+chunks through the server's open(). Permission bits are copied unless --ignore-permissions. A
+progress bar is shown on stderr when it is a terminal (not with --json or --no-progress); a
+summary is printed at the end.`,
+	flags:   transferFlags,
+	minArgs: 3, maxArgs: 3,
+	run: func(ctx context.Context, a *app, args []string) error {
+		if _, err := os.Stat(args[1]); err != nil {
+			return &localError{err}
+		}
+		return a.transfer(ctx, args[0], args[1], func(ctx context.Context, c *classic.Client, o *classic.TransferOptions) error {
+			return c.Upload(ctx, args[1], args[2], o)
+		})
+	},
+}
+
+var downloadCmd = &command{
+	name:    "download",
+	args:    "HOST[:PORT] REMOTE LOCAL",
+	summary: "copy a file or directory tree from a classic server",
+	details: `
+The server lists REMOTE in one call, then files are read in chunks. Local directories are created
+as needed; permission bits are copied unless --ignore-permissions. Progress and summary as for
+upload.`,
+	flags:   transferFlags,
+	minArgs: 3, maxArgs: 3,
+	run: func(ctx context.Context, a *app, args []string) error {
+		return a.transfer(ctx, args[0], args[1], func(ctx context.Context, c *classic.Client, o *classic.TransferOptions) error {
+			return c.Download(ctx, args[1], args[2], o)
+		})
+	},
+}
+
+var pingCmd = &command{
+	name:    "ping",
+	args:    "HOST[:PORT]",
+	summary: "check that an RPyC server (classic or any service) answers",
+	details: `
+Connects (finding the server's dialect), sends a PING and checks the echo. Prints the dialect and
+the round-trip time; exit status 3 when the server cannot be reached.`,
+	minArgs: 1, maxArgs: 1,
+	run: func(ctx context.Context, a *app, args []string) error {
+		addr := classic.Address(args[0], a.defaultPort())
+		start := time.Now()
+		conn, err := a.connectAny(ctx, addr)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		connected := time.Since(start)
+		start = time.Now()
+		if err := conn.Ping(ctx, nil); err != nil {
+			return &connError{err}
+		}
+		rtt := time.Since(start)
+		if a.json {
+			a.printJSON(map[string]any{"address": addr, "dialect": conn.Dialect().String(),
+				"connect_ms": ms(connected), "rtt_ms": ms(rtt)})
+			return nil
+		}
+		fmt.Fprintf(a.stdout, "pong from %s (dialect %s): rtt %.3f ms, connect %.3f ms\n", addr, conn.Dialect(), ms(rtt), ms(connected))
+		return nil
+	},
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func redirectFlag(fs *flag.FlagSet, a *app) {
+	fs.BoolVar(&a.noRedirect, "no-redirect", false, "leave the server's stdout and stderr alone instead of showing them here")
+}
+
+func transferFlags(fs *flag.FlagSet, a *app) {
+	fs.BoolVar(&a.noProgress, "no-progress", false, "no progress bar, even on a terminal")
+	fs.IntVar(&a.chunkSize, "chunk-size", classic.ChunkSize, "bytes per read or write request")
+	fs.BoolVar(&a.ignorePerms, "ignore-permissions", false, "do not copy permission bits (Python's behaviour)")
+}
+
+func (a *app) transfer(ctx context.Context, host, src string, do func(context.Context, *classic.Client, *classic.TransferOptions) error) error {
+	if a.chunkSize <= 0 {
+		return usagef("--chunk-size must be positive")
+	}
+	c, err := a.connectClassic(ctx, host)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	opts := &classic.TransferOptions{ChunkSize: a.chunkSize, IgnorePermissions: a.ignorePerms}
+	var last classic.Progress
+	var bar *progressBar
+	if !a.json && !a.noProgress && a.terminal(a.stderr) {
+		bar = &progressBar{w: a.stderr, start: time.Now()}
+	}
+	opts.Progress = func(p classic.Progress) {
+		last = p
+		if bar != nil {
+			bar.update(p)
+		}
+	}
+	start := time.Now()
+	err = do(ctx, c, opts)
+	if bar != nil {
+		bar.finish()
+	}
+	if err != nil {
+		if isLocalFS(err) {
+			return &localError{err}
+		}
+		return err
+	}
+	elapsed := time.Since(start)
+	files := last.Files
+	rate := float64(last.Bytes) / elapsed.Seconds() / 1e6
+	if a.json {
+		a.printJSON(map[string]any{"files": files, "bytes": last.Bytes, "seconds": elapsed.Seconds(), "mb_per_s": rate})
+		return nil
+	}
+	fmt.Fprintf(a.stdout, "%d file(s), %s in %.2f s (%.1f MB/s)\n", files, humanBytes(last.Bytes), elapsed.Seconds(), rate)
+	return nil
+}
+
+// isLocalFS reports whether err is a local file system error rather than a remote one.
+func isLocalFS(err error) bool {
+	var pe *os.PathError
+	var le *os.LinkError
+	var re *protocol.RemoteError
+	return (errors.As(err, &pe) || errors.As(err, &le)) && !errors.As(err, &re)
+}
+
+// capture collects what the server printed while --json output was requested.
+type capture struct {
+	mu       sync.Mutex
+	out, err bytes.Buffer
+	used     bool
+}
+
+func (c *capture) stdout() *string {
+	if c == nil || !c.used {
+		return nil
+	}
+	s := c.out.String()
+	return &s
+}
+
+func (c *capture) stderr() *string {
+	if c == nil || !c.used {
+		return nil
+	}
+	s := c.err.String()
+	return &s
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+// redirected runs fn with the server's stdout/stderr sent to ours (or, with --json, captured),
+// unless --no-redirect.
+func (a *app) redirected(ctx context.Context, c *classic.Client, fn func(context.Context) error) (*capture, error) {
+	if a.noRedirect {
+		return nil, fn(ctx)
+	}
+	cp := &capture{used: a.json}
+	var out, errw io.Writer = a.stdout, a.stderr
+	if a.json {
+		out, errw = lockedWriter{&cp.mu, &cp.out}, lockedWriter{&cp.mu, &cp.err}
+	}
+	return cp, c.RedirectStdio(ctx, out, errw, fn)
+}
+
+// jsonResult is what --json prints for a result.
+type jsonResult struct {
+	Result any     `json:"result"`
+	Type   string  `json:"type,omitempty"`
+	Repr   string  `json:"repr,omitempty"`
+	Stdout *string `json:"stdout,omitempty"`
+	Stderr *string `json:"stderr,omitempty"`
+}
+
+// printResult prints a result: its repr, or with --json its JSON form (a remote object is copied
+// by pickle first; if that fails its repr is given instead). showNone prints None too.
+func (a *app) printResult(ctx context.Context, v any, cp *capture, showNone bool) error {
+	if a.json {
+		a.printJSON(a.resultJSON(ctx, v, cp))
+		return nil
+	}
+	if v == nil && !showNone {
+		return nil
+	}
+	s, err := reprOf(ctx, v)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(a.stdout, s)
+	return nil
+}
+
+func (a *app) resultJSON(ctx context.Context, v any, cp *capture) jsonResult {
+	r := jsonResult{Type: typeName(v), Stdout: cp.stdout(), Stderr: cp.stderr()}
+	got, err := classic.Obtain(ctx, v)
+	if err == nil {
+		if j, jerr := jsonValue(got); jerr == nil {
+			r.Result = j
+			return r
+		}
+	}
+	r.Repr, _ = reprOf(ctx, v)
+	return r
+}
+
+// reprOf returns repr(v): computed by the server for references, locally for values.
+func reprOf(ctx context.Context, v any) (string, error) {
+	switch x := v.(type) {
+	case *netref.Ref:
+		return x.Repr(ctx)
+	case brine.Tuple:
+		parts := make([]string, len(x))
+		for i, it := range x {
+			s, err := reprOf(ctx, it)
+			if err != nil {
+				return "", err
+			}
+			parts[i] = s
+		}
+		if len(parts) == 1 {
+			return "(" + parts[0] + ",)", nil
+		}
+		return "(" + strings.Join(parts, ", ") + ")", nil
+	}
+	return pyRepr(v), nil
+}
+
+// typeName names the Python type of a result.
+func typeName(v any) string {
+	switch x := v.(type) {
+	case *netref.Ref:
+		return strings.TrimPrefix(x.TypeName(), "builtins.")
+	case nil:
+		return "NoneType"
+	case bool:
+		return "bool"
+	case int64, *big.Int:
+		return "int"
+	case float64:
+		return "float"
+	case complex128:
+		return "complex"
+	case string:
+		return "str"
+	case []byte:
+		return "bytes"
+	case brine.Tuple:
+		return "tuple"
+	case brine.FrozenSet:
+		return "frozenset"
+	case brine.Slice:
+		return "slice"
+	case brine.Singleton:
+		if x == brine.Ellipsis {
+			return "ellipsis"
+		}
+		return "NotImplementedType"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// release gives back the references a result holds.
+func release(v any) {
+	switch x := v.(type) {
+	case *netref.Ref:
+		x.Release()
+	case brine.Tuple:
+		for _, it := range x {
+			release(it)
+		}
+	}
+}

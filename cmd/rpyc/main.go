@@ -1,0 +1,44 @@
+// Command rpyc talks to RPyC servers from the command line: it evaluates and executes Python on
+// classic servers (rpyc_classic), calls methods of any service, copies files and directories,
+// checks that a server answers, and offers an interactive shell.
+//
+//	go install github.com/gorpyc/rpyc/cmd/rpyc@latest
+//
+//	rpyc eval HOST[:PORT] EXPR             evaluate a Python expression, print its repr
+//	rpyc exec HOST[:PORT] FILE|-           execute Python statements from a file or stdin
+//	rpyc call HOST:PORT METHOD [ARGS...]   call root.METHOD(ARGS) on any service
+//	rpyc upload HOST[:PORT] LOCAL REMOTE   copy a file or directory to the server
+//	rpyc download HOST[:PORT] REMOTE LOCAL copy a file or directory from the server
+//	rpyc ping HOST[:PORT]                  check that a server answers
+//	rpyc shell HOST[:PORT]                 interactive Python shell on a classic server
+//
+// The port defaults to 18812, the classic server's (18821 with --tls). Exit status: 0 success, 1
+// the remote code raised an exception (its remote traceback is printed) or a local file could
+// not be read or written, 2 usage error, 3 connection error. Run `rpyc help COMMAND` for each
+// command's flags; docs/classic.md has the full reference.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, terminal: isTerminal}
+	code := a.run(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+// isTerminal reports whether f is an *os.File open on a terminal (a character device).
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := file.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
