@@ -140,10 +140,11 @@ func Connect(ctx context.Context, address string, opts ...Option) (*Conn, error)
 		}
 		ch := channel.New(rwc, o.cfg.Channel)
 		stop := context.AfterFunc(ctx, func() { _ = ch.Close() })
-		err = protocol.Probe(ch, d)
+		first, err := protocol.Probe(ch, d)
 		stop()
 		if err == nil {
 			o.cfg.Dialect = d
+			o.cfg.Unread = first
 			return o.startChannel(ch, rwc), nil
 		}
 		_ = ch.Close()
@@ -213,13 +214,14 @@ func ConnectStream(ctx context.Context, rwc io.ReadWriteCloser, opts ...Option) 
 	ch := channel.New(rwc, o.cfg.Channel)
 	if o.cfg.Dialect == compat.Auto {
 		stop := context.AfterFunc(ctx, func() { _ = ch.Close() })
-		err := protocol.Probe(ch, o.probeOrder[0])
+		first, err := protocol.Probe(ch, o.probeOrder[0])
 		stop()
 		if err != nil {
 			_ = ch.Close()
 			return nil, fmt.Errorf("rpyc: dialect probe: %w (use WithDialect)", err)
 		}
 		o.cfg.Dialect = o.probeOrder[0]
+		o.cfg.Unread = first
 	}
 	return o.startChannel(ch, rwc), nil
 }

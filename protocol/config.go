@@ -53,6 +53,9 @@ type Config struct {
 	// ServiceAliases are the local service's names, answered to get_service_name and
 	// get_service_aliases; empty means derived from the root's type (see ServiceAliases).
 	ServiceAliases []string
+	// Unread is a message already read from the channel (Probe's first) that the connection
+	// processes before reading more.
+	Unread []byte
 	// Executor runs each incoming request's handler; nil means a new goroutine per request.
 	// Servers use it for a shared worker pool. It must not block indefinitely.
 	Executor func(fn func())

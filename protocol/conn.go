@@ -211,6 +211,17 @@ func (c *Conn) shutdown(cause error) {
 
 // readLoop receives and dispatches every message until the connection ends.
 func (c *Conn) readLoop() {
+	if first := c.cfg.Unread; first != nil {
+		c.cfg.Unread = nil // only the first reader sees it
+		if err := c.dispatch(first); err != nil && err != errHandedOff {
+			c.shutdown(fmt.Errorf("%w: %w", ErrClosed, err))
+			close(c.readerDone)
+			go c.Close()
+			return
+		} else if err == errHandedOff {
+			return
+		}
+	}
 	for {
 		payload, err := c.ch.Recv()
 		if err != nil {

@@ -30,40 +30,52 @@ func (e *ProbeError) Error() string {
 // Unwrap returns ErrDialectMismatch.
 func (e *ProbeError) Unwrap() error { return ErrDialectMismatch }
 
+// probeSeq is the sequence number of the probe's PING: far above any number a connection uses,
+// so that a late answer to it can never be taken for the answer to a real request.
+const probeSeq = 1 << 62
+
 // Probe sends one PING in dialect d and reads the first answer. A peer of dialect d echoes it;
 // a Python peer of the other dialect cannot parse it, sends its own CLOSE (from which the other
 // dialect is recognised) and closes the stream. The probe costs one round trip; a mismatch also
 // costs the stream, so the caller must reconnect. The channel must not be in use by anyone else.
-func Probe(ch *channel.Channel, d compat.Dialect) error {
+//
+// A peer that speaks first (a server whose service calls the client on connect, such as
+// ClassicService) may send a request of dialect d before it answers the PING: Probe then returns
+// that message as first, and the caller passes it on in Config.Unread so the connection serves it.
+// The PING's answer arrives later and is dropped.
+func Probe(ch *channel.Channel, d compat.Dialect) (first []byte, err error) {
 	const token = "gorpyc dialect probe"
-	req, err := d.AppendMessage(nil, wire.MsgRequest, 0,
+	req, err := d.AppendMessage(nil, wire.MsgRequest, probeSeq,
 		brine.Tuple{int64(wire.HandlePing), brine.Tuple{int64(wire.LabelValue), brine.Tuple{token}}})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := ch.Send(req); err != nil {
-		return err
+		return nil, err
 	}
 	payload, err := ch.Recv()
 	if err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return &ProbeError{Tried: d, Err: err}
+			return nil, &ProbeError{Tried: d, Err: err}
 		}
-		return err
+		return nil, err
 	}
 	got, ok := compat.Detect(payload)
 	if !ok {
-		return fmt.Errorf("%w: unrecognised answer % x to the dialect probe", ErrProtocol, head(payload))
+		return nil, fmt.Errorf("%w: unrecognised answer % x to the dialect probe", ErrProtocol, head(payload))
 	}
 	if got != d {
-		return &ProbeError{Tried: d, Peer: got, Err: errors.New("peer answered in the other dialect")}
+		return nil, &ProbeError{Tried: d, Peer: got, Err: errors.New("peer answered in the other dialect")}
 	}
 	msg, seq, body, err := d.ParseMessage(payload)
 	if err != nil {
-		return fmt.Errorf("%w: %w", ErrProtocol, err)
+		return nil, fmt.Errorf("%w: %w", ErrProtocol, err)
 	}
-	if msg == wire.MsgReply && seq == 0 && brine.Equal(body, brine.Tuple{int64(wire.LabelValue), token}) {
-		return nil
+	switch {
+	case msg == wire.MsgReply && seq == probeSeq && brine.Equal(body, brine.Tuple{int64(wire.LabelValue), token}):
+		return nil, nil
+	case msg == wire.MsgRequest:
+		return append([]byte(nil), payload...), nil // the peer speaks first, in our dialect
 	}
-	return &ProbeError{Tried: d, Err: fmt.Errorf("unexpected answer %v %d", msg, seq)}
+	return nil, &ProbeError{Tried: d, Err: fmt.Errorf("unexpected answer %v %d", msg, seq)}
 }
