@@ -80,6 +80,10 @@ type app struct {
 	noProgress  bool
 	chunkSize   int
 	ignorePerms bool
+	// services
+	registryAddr string
+	registryTCP  bool
+	filterHost   string
 }
 
 // usageError is a bad command line (exit 2).
