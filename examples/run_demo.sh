@@ -16,6 +16,8 @@ go build -o "$bin/client" ./examples/client
 go build -o "$bin/kvserver" ./examples/kvserver
 go build -o "$bin/discovery" ./examples/discovery
 go build -o "$bin/rpyc-registry" ./cmd/rpyc-registry
+go build -o "$bin/classic" ./examples/classic
+go build -o "$bin/rpyc" ./cmd/rpyc
 
 start_server() { # $1 = PYTHONPATH
 	out="$bin/server.out"
@@ -38,6 +40,22 @@ for peer in "5:" "6:$rpyc6"; do
 	echo
 	echo "--- 2. the Go client API (examples/client)"
 	"$bin/client" -addr "$addr"
+	stop_server
+	echo
+done
+
+echo "================ classic mode: a Python interpreter driven from Go ================"
+for peer in "5:" "6:$rpyc6"; do
+	echo "--- rpyc ${peer%%:*}.x: examples/classic over a python3 child's stdio (connect_subproc)"
+	PYTHONPATH="${peer#*:}" "$bin/classic" -python "$py"
+	echo "--- rpyc ${peer%%:*}.x: the rpyc command against rpyc_classic -m oneshot"
+	PYTHONPATH="${peer#*:}" "$py" -c "from rpyc.cli.rpyc_classic import main; main()" -m oneshot --host 127.0.0.1 -p 0 >"$bin/oneshot.out" 2>/dev/null &
+	pid=$!
+	for _ in $(seq 100); do [ "$(wc -l <"$bin/oneshot.out")" -ge 2 ] && break; sleep 0.05; done
+	caddr=$(awk 'NR==2 {print $1":"$2}' "$bin/oneshot.out")
+	# A oneshot server accepts one connection: name the dialect instead of probing for it.
+	echo "\$ rpyc eval --dialect v${peer%%:*} $caddr 'sorted({\"go\": 1, \"python\": 2}.items())'"
+	"$bin/rpyc" eval --dialect "v${peer%%:*}" "$caddr" 'sorted({"go": 1, "python": 2}.items())'
 	stop_server
 	echo
 done
