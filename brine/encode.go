@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/big"
 	"strconv"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -18,10 +19,28 @@ const MaxDepth = 500
 // default sys.int_max_str_digits: a Python peer refuses longer integers itself.
 const MaxIntDigits = 4300
 
-// Dump returns the brine encoding of v. It is Append(nil, v).
+// Dump returns the brine encoding of v in a new slice of exactly its length. It encodes into a
+// pooled buffer first, so that large values do not pay for repeated growth.
 func Dump(v any) ([]byte, error) {
-	return Append(nil, v)
+	bp := dumpPool.Get().(*[]byte)
+	out, err := Append((*bp)[:0], v)
+	if err != nil {
+		dumpPool.Put(bp)
+		return nil, err
+	}
+	res := make([]byte, len(out))
+	copy(res, out)
+	if cap(out) <= maxPooled {
+		*bp = out
+	}
+	dumpPool.Put(bp)
+	return res, nil
 }
+
+// maxPooled is the largest buffer Dump keeps for reuse.
+const maxPooled = 4 << 20
+
+var dumpPool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
 
 // Append appends the brine encoding of v to dst and returns the extended buffer. On error dst is
 // returned unchanged in length (its spare capacity may have been written). Appending a value made
