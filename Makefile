@@ -34,6 +34,8 @@ bench: peers
 	PYTHONPATH=$(CURDIR)/tox-interop/.peers/rpyc6/usr/lib/python3/dist-packages $(PYTHON) tox-interop/bench_brine.py
 	$(GO) test -run='^$$' -bench=RoundTrip -benchtime=5000x .
 	$(GO) test -run='^$$' -bench=PythonClient -benchtime=5000x ./server
+	bash tox-interop/bench_server.sh 5000
+	$(GO) test -run='^$$' -bench=. -benchtime=10x ./classic
 
 ## bench-registry: 100,000 registrations and 20,000 QUERY/s, Go and Python registries (slow)
 bench-registry: peers
