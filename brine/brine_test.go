@@ -294,3 +294,23 @@ func TestAppendAllocs(t *testing.T) {
 		t.Fatalf("Append of a request tuple: %.1f allocations, want 0", allocs)
 	}
 }
+
+func TestTypeName(t *testing.T) {
+	for v, want := range map[any]string{
+		nil: "NoneType", true: "bool", int64(1): "int", uint8(1): "int", 1.5: "float", "s": "str",
+		brine.Ellipsis: "ellipsis", brine.NotImplemented: "NotImplementedType", 1i: "complex",
+	} {
+		if got := brine.TypeName(v); got != want {
+			t.Errorf("TypeName(%#v) = %q, want %q", v, got, want)
+		}
+	}
+	for _, c := range []struct {
+		v    any
+		want string
+	}{{[]byte("b"), "bytes"}, {brine.Tuple{}, "tuple"}, {brine.FrozenSet{}, "frozenset"},
+		{brine.Slice{}, "slice"}, {big.NewInt(1), "int"}, {[]any{}, ""}, {struct{}{}, ""}} {
+		if got := brine.TypeName(c.v); got != c.want {
+			t.Errorf("TypeName(%#v) = %q, want %q", c.v, got, c.want)
+		}
+	}
+}

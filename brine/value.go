@@ -1,5 +1,7 @@
 package brine
 
+import "math/big"
+
 // Tuple is a Python tuple: an ordered, fixed sequence of brine values. It is the only container
 // that brine carries by value. A nil Tuple encodes as the empty tuple; decoding always produces a
 // non-nil Tuple.
@@ -35,4 +37,38 @@ func (s Singleton) String() string {
 		return "Ellipsis"
 	}
 	return "Singleton(invalid)"
+}
+
+// TypeName returns the Python type name of a value of the model ("NoneType", "int", "str",
+// "bytes", "tuple", ...), and "" for a Go value outside it. Messages use it to say what a peer
+// sent in Python's terms.
+func TypeName(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "NoneType"
+	case bool:
+		return "bool"
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, uintptr, *big.Int:
+		return "int"
+	case float64, float32:
+		return "float"
+	case complex128, complex64:
+		return "complex"
+	case string:
+		return "str"
+	case []byte:
+		return "bytes"
+	case Tuple:
+		return "tuple"
+	case FrozenSet:
+		return "frozenset"
+	case Slice:
+		return "slice"
+	case Singleton:
+		if x == Ellipsis {
+			return "ellipsis"
+		}
+		return "NotImplementedType"
+	}
+	return ""
 }

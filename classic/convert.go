@@ -271,33 +271,17 @@ func fieldAlloc(v reflect.Value, idx []int) reflect.Value {
 
 // pyType names the Python type of a value-model value, for errors.
 func pyType(v any) string {
-	switch v.(type) {
+	switch x := v.(type) {
 	case nil:
 		return "None"
-	case bool:
-		return "bool"
-	case int64, *big.Int:
-		return "int"
-	case float64:
-		return "float"
-	case complex128:
-		return "complex"
-	case string:
-		return "str"
-	case []byte:
-		return "bytes"
 	case ByteArray:
 		return "bytearray"
-	case brine.Tuple:
-		return "tuple"
 	case []any:
 		return "list"
 	case Dict:
 		return "dict"
 	case Set:
 		return "set"
-	case brine.FrozenSet:
-		return "frozenset"
 	case Decimal:
 		return "Decimal"
 	case Date:
@@ -305,7 +289,10 @@ func pyType(v any) string {
 	case TimeOfDay:
 		return "time"
 	case *netref.Ref:
-		return "remote " + v.(*netref.Ref).TypeName()
+		return "remote " + x.TypeName()
+	}
+	if n := brine.TypeName(v); n != "" {
+		return n
 	}
 	return fmt.Sprintf("%T", v)
 }

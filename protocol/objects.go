@@ -532,29 +532,11 @@ func exportedFields(t reflect.Type) [][]int {
 
 // pyTypeName names the Python type of a received value, for error messages.
 func pyTypeName(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "NoneType"
-	case bool:
-		return "bool"
-	case int64, *big.Int:
-		return "int"
-	case float64:
-		return "float"
-	case complex128:
-		return "complex"
-	case string:
-		return "str"
-	case []byte:
-		return "bytes"
-	case brine.Tuple:
-		return "tuple"
-	case brine.FrozenSet:
-		return "frozenset"
-	case brine.Slice:
-		return "slice"
-	case *netref.Ref:
-		return x.TypeName() + " (remote)"
+	if r, ok := v.(*netref.Ref); ok {
+		return r.TypeName() + " (remote)"
+	}
+	if n := brine.TypeName(v); n != "" {
+		return n
 	}
 	return fmt.Sprintf("%T", v)
 }

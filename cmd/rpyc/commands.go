@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math/big"
 	"os"
 	"strings"
 	"sync"
@@ -398,34 +397,11 @@ func reprOf(ctx context.Context, v any) (string, error) {
 
 // typeName names the Python type of a result.
 func typeName(v any) string {
-	switch x := v.(type) {
-	case *netref.Ref:
-		return strings.TrimPrefix(x.TypeName(), "builtins.")
-	case nil:
-		return "NoneType"
-	case bool:
-		return "bool"
-	case int64, *big.Int:
-		return "int"
-	case float64:
-		return "float"
-	case complex128:
-		return "complex"
-	case string:
-		return "str"
-	case []byte:
-		return "bytes"
-	case brine.Tuple:
-		return "tuple"
-	case brine.FrozenSet:
-		return "frozenset"
-	case brine.Slice:
-		return "slice"
-	case brine.Singleton:
-		if x == brine.Ellipsis {
-			return "ellipsis"
-		}
-		return "NotImplementedType"
+	if r, ok := v.(*netref.Ref); ok {
+		return strings.TrimPrefix(r.TypeName(), "builtins.")
+	}
+	if n := brine.TypeName(v); n != "" {
+		return n
 	}
 	return fmt.Sprintf("%T", v)
 }
