@@ -21,7 +21,7 @@ vet:
 test: peers
 	$(GO) mod download
 	$(MAKE) --no-print-directory vet
-	$(GO) test -race -count=1 -timeout 15m ./...
+	set -o pipefail; $(GO) test -race -count=1 -timeout 15m -json ./... | $(GO) run ./internal/cmd/testreport
 
 ## demo: a hand-built RPyC request to real Python rpyc servers of both versions
 demo: peers
