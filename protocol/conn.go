@@ -57,6 +57,7 @@ type Conn struct {
 	closeErr   error
 	done       chan struct{} // closed when the connection is closed and every goroutine ended
 	readerDone chan struct{}
+	unread     []byte                      // Config.Unread, consumed by the first reader
 	ready      chan struct{}               // closed once the root's OnConnect returned
 	tasks      chan func()                 // hands requests to idle handler goroutines
 	inlineTok  atomic.Pointer[readerToken] // the handler running inline in the reader, if any
@@ -106,6 +107,7 @@ func New(ch *channel.Channel, root any, cfg Config) *Conn {
 		readerDone: make(chan struct{}),
 	}
 	c.dialect.Store(uint32(cfg.Dialect))
+	c.unread, c.cfg.Unread = cfg.Unread, nil
 	c.ready = make(chan struct{})
 	c.tasks = make(chan func())
 	go c.readLoop()
@@ -211,8 +213,8 @@ func (c *Conn) shutdown(cause error) {
 
 // readLoop receives and dispatches every message until the connection ends.
 func (c *Conn) readLoop() {
-	if first := c.cfg.Unread; first != nil {
-		c.cfg.Unread = nil // only the first reader sees it
+	if first := c.unread; first != nil {
+		c.unread = nil // only the first reader sees it (later readers start after this write)
 		if err := c.dispatch(first); err != nil && err != errHandedOff {
 			c.shutdown(fmt.Errorf("%w: %w", ErrClosed, err))
 			close(c.readerDone)
