@@ -51,21 +51,22 @@ type Conn struct {
 	remoteRoot *netref.Ref
 	rootID     wire.IDPack // the peer's root, valid once remoteRoot is set; never released
 
-	ctx        context.Context // canceled when the connection closes; handlers run under it
-	cancel     context.CancelCauseFunc
-	closeOnce  sync.Once
-	closeErr   error
-	done       chan struct{} // closed when the connection is closed and every goroutine ended
-	readerDone chan struct{}
-	unread     []byte                      // Config.Unread, consumed by the first reader
-	ready      chan struct{}               // closed once the root's OnConnect returned
-	tasks      chan func()                 // hands requests to idle handler goroutines
-	inlineTok  atomic.Pointer[readerToken] // the handler running inline in the reader, if any
-	workers    sync.WaitGroup
-	wgMu       sync.Mutex // guards handlers.Add against Close's Wait
-	draining   bool
-	handlers   sync.WaitGroup
-	inflight   atomic.Int64
+	ctx          context.Context // canceled when the connection closes; handlers run under it
+	cancel       context.CancelCauseFunc
+	closeOnce    sync.Once
+	shutdownOnce sync.Once
+	closeErr     error
+	done         chan struct{} // closed when the connection is closed and every goroutine ended
+	readerDone   chan struct{}
+	unread       []byte                      // Config.Unread, consumed by the first reader
+	ready        chan struct{}               // closed once the root's OnConnect returned
+	tasks        chan func()                 // hands requests to idle handler goroutines
+	inlineTok    atomic.Pointer[readerToken] // the handler running inline in the reader, if any
+	workers      sync.WaitGroup
+	wgMu         sync.Mutex // guards handlers.Add against Close's Wait
+	draining     bool
+	handlers     sync.WaitGroup
+	inflight     atomic.Int64
 }
 
 type localEntry struct {
@@ -186,9 +187,10 @@ func (c *Conn) Close() error {
 // shutdown marks the connection closed, closes the transport and fails pending requests. It
 // does not wait: the reader calls it too.
 func (c *Conn) shutdown(cause error) {
-	if c.ctx.Err() != nil {
-		return
-	}
+	c.shutdownOnce.Do(func() { c.doShutdown(cause) })
+}
+
+func (c *Conn) doShutdown(cause error) {
 	c.cancel(cause)
 	if err := c.ch.Close(); err != nil && !errors.Is(err, channel.ErrClosed) {
 		c.closeErr = err
