@@ -52,7 +52,7 @@ if ! have_rpyc6; then
 	echo "deb $uri trixie main" >"$tmp/sources.list"
 	aptopts=(-o "Dir::Etc::sourcelist=$tmp/sources.list" -o "Dir::Etc::sourceparts=-"
 		-o "Dir::State::lists=$tmp/lists" -o "Dir::Cache::archives=$tmp/archives"
-		-o "APT::Get::List-Cleanup=0" -o "Acquire::Languages=none")
+		-o "APT::Get::List-Cleanup=0" -o "Acquire::Languages=none" -o "APT::Sandbox::User=root")
 	$sudo apt-get "${aptopts[@]}" update -qq >/dev/null
 	(cd "$tmp" && $sudo apt-get "${aptopts[@]}" download -qq python3-rpyc >/dev/null)
 	deb=$(ls "$tmp"/python3-rpyc_*.deb | head -n1)
