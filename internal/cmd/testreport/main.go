@@ -72,7 +72,11 @@ func run(in io.Reader, out io.Writer) int {
 			}
 			if m := peerRE.FindStringSubmatch(e.Test); m != nil {
 				if m[3] == "" { // the peer subtest itself
-					parent := strings.TrimPrefix(e.Package, "github.com/gorpyc/rpyc") + " " + m[1]
+					pkg := strings.TrimPrefix(strings.TrimPrefix(e.Package, "github.com/gorpyc/rpyc"), "/")
+					if pkg == "" {
+						pkg = "rpyc"
+					}
+					parent := pkg + " " + m[1]
 					if interop[parent] == nil {
 						interop[parent] = map[string]string{}
 					}
