@@ -12,6 +12,14 @@ import (
 // Config mirrors Python rpyc's DEFAULT_CONFIG: the same keys in Go spelling, the same defaults
 // (from [DefaultConfig]) and the same meaning. Like Python's, it is purely local: nothing of it is
 // exchanged with the peer. Fields after the Python ones are gorpyc's own.
+//
+// Python keys without a field, and why: instantiate_custom_exceptions, import_custom_exceptions
+// and instantiate_oldstyle_exceptions choose which Python class a received exception becomes;
+// in Go every remote exception is a *RemoteError carrying its module and class name.
+// propagate_SystemExit_locally and propagate_KeyboardInterrupt_locally concern Python
+// exceptions Go code does not raise. log_exceptions is unused by rpyc itself. bind_threads (an
+// experimental 16-byte thread prefix that both peers must enable) is not supported: keep it off
+// on Python peers talking to gorpyc, as it is by default.
 type Config struct {
 	// Attribute access policy for the peer's requests on local objects (PROTOCOL.md 5.2).
 	AllowSafeAttrs    bool            // allow_safe_attrs (true): dunders in SafeAttrs

@@ -479,9 +479,16 @@ func (s *Server) closeConns() {
 // Connections returns the number of open connections.
 func (s *Server) Connections() int { return s.connCount() }
 
-// Serve is a shorthand: it serves service on ln with a default Threaded server until ctx ends.
-func Serve(ctx context.Context, ln net.Listener, service any) error {
-	return (&Server{Service: service}).Serve(ctx, ln)
+// Serve is a shorthand: it serves service on ln until ctx ends, with a Server adjusted by opts
+// (a Threaded server with defaults when there are none), then shuts down gracefully:
+//
+//	err := server.Serve(ctx, ln, &KV{}, func(s *server.Server) { s.Kind = server.ThreadPool; s.MaxConns = 100 })
+func Serve(ctx context.Context, ln net.Listener, service any, opts ...func(*Server)) error {
+	s := &Server{Service: service}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s.Serve(ctx, ln)
 }
 
 // startRegistration runs the registry registration loop for the listener's port.
