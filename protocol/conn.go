@@ -24,10 +24,14 @@ var connCounter atomic.Int64
 // Conn is one RPyC connection. It is symmetric, like Python's Connection: it sends requests to
 // the peer and serves the peer's requests on its local root object, over the same channel.
 //
-// One reader goroutine receives every message; it never waits for a handler or a reply. Each
-// incoming request runs in its own goroutine, so a handler that calls back into the peer (and a
-// peer that calls back while serving one of ours) cannot deadlock. Replies are matched to
-// requests by sequence number; a reply nobody waits for any more is dropped.
+// One goroutine at a time reads the connection. Like a Python server's thread, it answers the
+// peer's requests itself (no goroutine switch per request); but as soon as a handler sends a
+// request on the connection (a callback into the peer) or runs longer than 20 ms, the reading
+// role moves to a new goroutine, and the old one finishes the handler and exits. So a handler that
+// calls back into the peer, and a peer that calls back while serving one of ours, cannot
+// deadlock, and one slow handler does not hold up the others. With Config.Executor (a server's
+// worker pool) requests run on the executor instead. Replies are matched to requests by sequence
+// number; a reply nobody waits for any more is dropped.
 //
 // A Conn is safe for concurrent use. Close releases every goroutine it started.
 type Conn struct {
