@@ -2,12 +2,11 @@ package classic
 
 import (
 	"fmt"
-	"math"
-	"math/big"
 	"reflect"
 	"strings"
 
 	"github.com/gorpyc/rpyc/brine"
+	"github.com/gorpyc/rpyc/internal/convert"
 	"github.com/gorpyc/rpyc/netref"
 	"github.com/gorpyc/rpyc/protocol"
 )
@@ -35,6 +34,16 @@ func assign(dst reflect.Value, v any, path string) error {
 		dst.Set(rv)
 		return nil
 	}
+	if convert.IsNumberKind(t.Kind()) {
+		ok, err := convert.Number(dst, v)
+		switch {
+		case !ok:
+			return fail("")
+		case err != nil:
+			return fail(err.Error())
+		}
+		return nil
+	}
 	switch t.Kind() {
 	case reflect.Pointer:
 		p := reflect.New(t.Elem())
@@ -46,71 +55,6 @@ func assign(dst reflect.Value, v any, path string) error {
 	case reflect.Bool:
 		if b, ok := v.(bool); ok {
 			dst.SetBool(b)
-			return nil
-		}
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		i, ok := v.(int64)
-		if b, isBig := v.(*big.Int); isBig {
-			if !b.IsInt64() {
-				return fail("overflow")
-			}
-			i, ok = b.Int64(), true
-		}
-		if ok {
-			if dst.OverflowInt(i) {
-				return fail("overflow")
-			}
-			dst.SetInt(i)
-			return nil
-		}
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		var u uint64
-		switch x := v.(type) {
-		case int64:
-			if x < 0 {
-				return fail("negative")
-			}
-			u = uint64(x)
-		case *big.Int:
-			if !x.IsUint64() {
-				return fail("out of range")
-			}
-			u = x.Uint64()
-		default:
-			return fail("")
-		}
-		if dst.OverflowUint(u) {
-			return fail("overflow")
-		}
-		dst.SetUint(u)
-		return nil
-	case reflect.Float32, reflect.Float64:
-		var f float64
-		switch x := v.(type) {
-		case float64:
-			f = x
-		case int64:
-			f = float64(x)
-		case *big.Int:
-			f, _ = new(big.Float).SetInt(x).Float64()
-		default:
-			return fail("")
-		}
-		if t.Kind() == reflect.Float32 && math.Abs(f) > math.MaxFloat32 && !math.IsInf(f, 0) {
-			return fail("overflow")
-		}
-		dst.SetFloat(f)
-		return nil
-	case reflect.Complex64, reflect.Complex128:
-		switch x := v.(type) {
-		case complex128:
-			dst.SetComplex(x)
-			return nil
-		case float64:
-			dst.SetComplex(complex(x, 0))
-			return nil
-		case int64:
-			dst.SetComplex(complex(float64(x), 0))
 			return nil
 		}
 	case reflect.String:

@@ -3,11 +3,11 @@ package netref
 import (
 	"errors"
 	"fmt"
-	"math"
 	"math/big"
 	"reflect"
 
 	"github.com/gorpyc/rpyc/brine"
+	conv "github.com/gorpyc/rpyc/internal/convert"
 )
 
 // ErrConvert is wrapped by every conversion error of [As].
@@ -53,54 +53,17 @@ func convert(v any, out reflect.Value) error {
 		out.Set(rv)
 		return nil
 	}
+	if conv.IsNumberKind(t.Kind()) {
+		ok, err := conv.Number(out, v)
+		switch {
+		case !ok:
+			return fail("")
+		case err != nil:
+			return fail(": " + err.Error())
+		}
+		return nil
+	}
 	switch t.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		i, ok := v.(int64)
-		if b, isBig := v.(*big.Int); isBig && b.IsInt64() {
-			i, ok = b.Int64(), true
-		}
-		if !ok {
-			return fail("")
-		}
-		if out.OverflowInt(i) {
-			return fail(": overflow")
-		}
-		out.SetInt(i)
-		return nil
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		var u uint64
-		switch x := v.(type) {
-		case int64:
-			if x < 0 {
-				return fail(": negative")
-			}
-			u = uint64(x)
-		case *big.Int:
-			if !x.IsUint64() {
-				return fail(": out of range")
-			}
-			u = x.Uint64()
-		default:
-			return fail("")
-		}
-		if out.OverflowUint(u) {
-			return fail(": overflow")
-		}
-		out.SetUint(u)
-		return nil
-	case reflect.Float32, reflect.Float64:
-		switch x := v.(type) {
-		case float64:
-			if t.Kind() == reflect.Float32 && math.Abs(x) > math.MaxFloat32 && !math.IsInf(x, 0) {
-				return fail(": overflow")
-			}
-			out.SetFloat(x)
-		case int64:
-			out.SetFloat(float64(x))
-		default:
-			return fail("")
-		}
-		return nil
 	case reflect.String:
 		if s, ok := v.(string); ok {
 			out.SetString(s)
@@ -109,11 +72,6 @@ func convert(v any, out reflect.Value) error {
 	case reflect.Bool:
 		if b, ok := v.(bool); ok {
 			out.SetBool(b)
-			return nil
-		}
-	case reflect.Complex64, reflect.Complex128:
-		if c, ok := v.(complex128); ok {
-			out.SetComplex(c)
 			return nil
 		}
 	case reflect.Slice:

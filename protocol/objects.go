@@ -4,14 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
-	"math/big"
 	"reflect"
 	"sort"
 	"strings"
 	"sync"
 
 	"github.com/gorpyc/rpyc/brine"
+	"github.com/gorpyc/rpyc/internal/convert"
 	"github.com/gorpyc/rpyc/netref"
 )
 
@@ -383,72 +382,18 @@ func convertArg(v any, t reflect.Type) (reflect.Value, error) {
 	if rv.Type().AssignableTo(t) {
 		return rv, nil
 	}
+	if convert.IsNumberKind(t.Kind()) {
+		out := reflect.New(t).Elem()
+		ok, err := convert.Number(out, v)
+		switch {
+		case !ok:
+			return reflect.Value{}, fmt.Errorf("expected %s, got %s", numberKindName(t.Kind()), pyTypeName(v))
+		case err != nil:
+			return reflect.Value{}, fmt.Errorf("%s %s does not fit Go %s: %w", pyTypeName(v), pyRepr(v), t, err)
+		}
+		return out, nil
+	}
 	switch t.Kind() {
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		var i int64
-		switch x := v.(type) {
-		case int64:
-			i = x
-		case *big.Int:
-			if !x.IsInt64() {
-				return reflect.Value{}, fmt.Errorf("int %s overflows %s", x, t)
-			}
-			i = x.Int64()
-		default:
-			return reflect.Value{}, fmt.Errorf("expected int, got %s", pyTypeName(v))
-		}
-		out := reflect.New(t).Elem()
-		if out.OverflowInt(i) {
-			return reflect.Value{}, fmt.Errorf("int %d overflows %s", i, t)
-		}
-		out.SetInt(i)
-		return out, nil
-	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
-		var u uint64
-		switch x := v.(type) {
-		case int64:
-			if x < 0 {
-				return reflect.Value{}, fmt.Errorf("negative int %d for %s", x, t)
-			}
-			u = uint64(x)
-		case *big.Int:
-			if x.Sign() < 0 || !x.IsUint64() {
-				return reflect.Value{}, fmt.Errorf("int %s out of range for %s", x, t)
-			}
-			u = x.Uint64()
-		default:
-			return reflect.Value{}, fmt.Errorf("expected int, got %s", pyTypeName(v))
-		}
-		out := reflect.New(t).Elem()
-		if out.OverflowUint(u) {
-			return reflect.Value{}, fmt.Errorf("int %d overflows %s", u, t)
-		}
-		out.SetUint(u)
-		return out, nil
-	case reflect.Float32, reflect.Float64:
-		var f float64
-		switch x := v.(type) {
-		case float64:
-			f = x
-		case int64:
-			f = float64(x)
-		case *big.Int:
-			f, _ = new(big.Float).SetInt(x).Float64()
-		default:
-			return reflect.Value{}, fmt.Errorf("expected float, got %s", pyTypeName(v))
-		}
-		out := reflect.New(t).Elem()
-		if t.Kind() == reflect.Float32 && !math.IsInf(f, 0) && math.Abs(f) > math.MaxFloat32 {
-			return reflect.Value{}, fmt.Errorf("float %g overflows float32", f)
-		}
-		out.SetFloat(f)
-		return out, nil
-	case reflect.Complex64, reflect.Complex128:
-		if x, ok := v.(complex128); ok {
-			out := reflect.New(t).Elem()
-			out.SetComplex(x)
-			return out, nil
-		}
 	case reflect.String:
 		if s, ok := v.(string); ok {
 			return reflect.ValueOf(s).Convert(t), nil
@@ -579,4 +524,15 @@ func sameValue(a, b any) bool {
 	}
 	defer func() { _ = recover() }() // interface fields holding uncomparable values
 	return a == b
+}
+
+// numberKindName names the Python type a Go number kind expects.
+func numberKindName(k reflect.Kind) string {
+	switch {
+	case k == reflect.Float32 || k == reflect.Float64:
+		return "float"
+	case k == reflect.Complex64 || k == reflect.Complex128:
+		return "complex"
+	}
+	return "int"
 }
