@@ -46,6 +46,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./brine
 	$(GO) test -run='^$$' -fuzz=FuzzFrame -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./channel
 	$(GO) test -run='^$$' -fuzz=FuzzHandleDatagram -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./registry
+	$(GO) test -run='^$$' -fuzz=FuzzDispatch -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./protocol
+	$(GO) test -run='^$$' -fuzz=FuzzLoads -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./internal/pickle
 
 ## golden: regenerate testdata/*.json with Debian's rpyc 5.3.0; golden-check: verify under both peers
 golden: peers
