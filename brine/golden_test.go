@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/gorpyc/rpyc/brine"
@@ -144,5 +145,28 @@ func TestGoldenLoads(t *testing.T) {
 				t.Fatalf("Load(%s) = %#v; Python returned %#v", c.Hex, got, want)
 			}
 		})
+	}
+}
+
+// TestGoldenRepr compares Repr with the repr() Python printed for every golden value short
+// enough to be recorded whole.
+func TestGoldenRepr(t *testing.T) {
+	g := readGolden(t)
+	checked := 0
+	for _, c := range g.Values {
+		if strings.Contains(c.Python, "...") && len(c.Python) >= 70 {
+			continue // abbreviated by the generator
+		}
+		v, err := brinetest.FromTyped(c.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := brine.Repr(v); got != c.Python {
+			t.Errorf("%s: Repr = %s, Python repr = %s", c.Name, got, c.Python)
+		}
+		checked++
+	}
+	if checked < 250 {
+		t.Fatalf("only %d cases checked", checked)
 	}
 }

@@ -348,31 +348,7 @@ func pyStr(v any) string {
 	return pyRepr(v)
 }
 
-func pyRepr(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "None"
-	case bool:
-		if x {
-			return "True"
-		}
-		return "False"
-	case string:
-		return "'" + strings.ReplaceAll(x, "'", "\\'") + "'"
-	case []byte:
-		return fmt.Sprintf("b%q", x)
-	case brine.Tuple:
-		parts := make([]string, len(x))
-		for i, it := range x {
-			parts[i] = pyRepr(it)
-		}
-		if len(parts) == 1 {
-			return "(" + parts[0] + ",)"
-		}
-		return "(" + strings.Join(parts, ", ") + ")"
-	}
-	return fmt.Sprint(v)
-}
+func pyRepr(v any) string { return brine.Repr(v) }
 
 // trimClass drops the class name that wrapping a sentinel adds to a message: "ValueError: bad"
 // and "bad: ValueError" both become "bad", since Python prints the class itself.
