@@ -4,17 +4,8 @@ package classic_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
-	"math/big"
-	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -27,49 +18,9 @@ import (
 	"github.com/gorpyc/rpyc/netref"
 )
 
-// selfSigned writes a certificate for 127.0.0.1 and its key to dir and returns their paths and
-// a pool trusting the certificate.
-func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "gorpyc test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	return certFile, keyFile, pool
-}
-
 func TestConnectTLS(t *testing.T) {
 	interop.ForEachPeer(t, func(t *testing.T, p interop.Peer) {
-		certFile, keyFile, pool := selfSigned(t, t.TempDir())
+		certFile, keyFile, pool := interop.SelfSignedCert(t, t.TempDir())
 		proc := p.Start(t, "classic_server.py", "--tls", certFile, keyFile)
 		addr, err := proc.WaitListening(30 * time.Second)
 		if err != nil {
@@ -244,7 +195,7 @@ func testCtxTimeout(t *testing.T, d time.Duration) (context.Context, context.Can
 
 func TestStartPythonFailures(t *testing.T) {
 	interop.ForEachPeer(t, func(t *testing.T, p interop.Peer) {
-		var stderr lockedBuffer
+		var stderr interop.Buffer
 		_, err := classic.StartPython(testCtx(t), p.Python, classic.WithEnv(pythonEnv(p)...),
 			classic.WithStderr(&stderr),
 			classic.WithServerArgs("-c", "import sys; sys.stderr.write('no server here\\n'); sys.exit(3)"))

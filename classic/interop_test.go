@@ -699,24 +699,6 @@ func testTransferErrors(t *testing.T, c *classic.Client) {
 	}
 }
 
-// lockedBuffer is written by the connection's handler goroutines and read by the test.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func testRedirectStdio(t *testing.T, c *classic.Client) {
 	ctx := testCtx(t)
 	if err := c.Execute(ctx, "import sys, logging"); err != nil {
@@ -726,7 +708,7 @@ func testRedirectStdio(t *testing.T, c *classic.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out, errb lockedBuffer
+	var out, errb interop.Buffer
 	err = c.RedirectStdio(ctx, &out, &errb, func(ctx context.Context) error {
 		return c.Execute(ctx, `
 print('hello', 42)
@@ -753,7 +735,7 @@ logging.warning('logged ☃')
 	checkRestored("after success")
 
 	boom := errors.New("boom")
-	var out2 lockedBuffer
+	var out2 interop.Buffer
 	err = c.RedirectStdio(ctx, &out2, nil, func(ctx context.Context) error {
 		if err := c.Execute(ctx, "print('before')"); err != nil {
 			return err
@@ -765,7 +747,7 @@ logging.warning('logged ☃')
 	}
 	checkRestored("after a Go error")
 
-	var out3 lockedBuffer
+	var out3 interop.Buffer
 	err = c.RedirectStdio(ctx, &out3, &out3, func(ctx context.Context) error {
 		return c.Execute(ctx, "print('partial'); 1/0")
 	})

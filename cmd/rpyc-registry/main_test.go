@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/gorpyc/rpyc/internal/interop"
 	"io"
 	"net"
 	"os"
@@ -125,10 +126,10 @@ func TestRegistryHelp(t *testing.T) {
 
 // runCommand runs the command in-process with args, waits until it serves, and returns its
 // address and a function that stops it (as a signal would) and returns the exit status.
-func runCommand(t *testing.T, args ...string) (addr string, log *lockedBuffer, stop func() int) {
+func runCommand(t *testing.T, args ...string) (addr string, log *interop.Buffer, stop func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	log = &lockedBuffer{}
+	log = &interop.Buffer{}
 	started := make(chan net.Addr, 1)
 	done := make(chan int, 1)
 	go func() { done <- run(ctx, args, io.Discard, log, func(a net.Addr) { started <- a }) }()
@@ -254,28 +255,10 @@ func TestRegistryRunOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	var errb lockedBuffer
+	var errb interop.Buffer
 	_, port, _ := net.SplitHostPort(l.LocalAddr().String())
 	if code := run(ctx, []string{"--host", "127.0.0.1", "-p", port}, io.Discard, &errb, nil); code != 1 ||
 		!strings.Contains(errb.String(), "address already in use") {
 		t.Fatalf("port in use: exit %d, log %q", code, errb.String())
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent use.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -10,20 +10,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -39,23 +30,6 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type result struct {
 	stdout, stderr string
 	code           int
@@ -64,7 +38,7 @@ type result struct {
 // cli runs one command line in-process; terminal says whether stdin and stderr are terminals.
 func cli(t *testing.T, stdin string, terminal bool, args ...string) result {
 	t.Helper()
-	var out, errb lockedBuffer
+	var out, errb interop.Buffer
 	a := &app{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, terminal: func(any) bool { return terminal }}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -95,37 +69,6 @@ func decodeJSON(t *testing.T, s string) map[string]any {
 		t.Fatalf("not JSON: %q: %v", s, err)
 	}
 	return m
-}
-
-// selfSigned writes a self-signed certificate for 127.0.0.1 and its key, and returns their paths.
-func selfSigned(t *testing.T, dir string) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "gorpyc test"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)}, KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}, IsCA: true, BasicConstraintsValid: true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return certFile, keyFile
 }
 
 func TestCLI(t *testing.T) {
@@ -162,7 +105,7 @@ func TestCLI(t *testing.T) {
 			}
 		})
 		t.Run("tls", func(t *testing.T) {
-			cert, key := selfSigned(t, t.TempDir())
+			cert, key, _ := interop.SelfSignedCert(t, t.TempDir())
 			tlsAddr := startScript(t, p, "classic_server.py", "--tls", cert, key)
 			cli(t, "", false, "--tls", "eval", tlsAddr, "6 * 7").check(t, 0, "42\n", "")
 			cli(t, "", false, "eval", "--tls-ca", cert, tlsAddr, "'verified'").check(t, 0, "'verified'\n", "")

@@ -359,7 +359,7 @@ type Process struct {
 
 	t      testing.TB
 	name   string
-	stderr lockedBuffer
+	stderr Buffer
 	out    lineQueue
 	done   chan struct{}
 	err    error // from Cmd.Wait, valid after done is closed
@@ -533,24 +533,6 @@ func (p Peer) Run(t testing.TB, script string, args ...string) (stdout string) {
 		t.Logf("interop: %s %s stderr:\n%s", p.Name, filepath.Base(path), errb.String())
 	}
 	return out.String()
-}
-
-// lockedBuffer is a bytes.Buffer safe for one writer and concurrent readers.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // lineQueue splits what is written to it into lines and queues them for ReadLine, without ever
