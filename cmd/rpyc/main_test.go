@@ -46,6 +46,15 @@ func cli(t *testing.T, stdin string, terminal bool, args ...string) result {
 	return result{out.String(), errb.String(), code}
 }
 
+// cliPinned is cli with the server's dialect named. The commands that show the server's output
+// redirect its sys.stdout/stderr process-wide; without --dialect, the dialect probe of a 6.x server
+// is refused on a connection of its own, and the server's log of that refusal may land in the
+// redirected window (the probe itself is tested by ping, call and transfer).
+func cliPinned(t *testing.T, dialect, stdin string, terminal bool, args ...string) result {
+	t.Helper()
+	return cli(t, stdin, terminal, append([]string{"--dialect", dialect}, args...)...)
+}
+
 func (r result) check(t *testing.T, code int, stdout, stderr string) {
 	t.Helper()
 	if r.code != code || !strings.Contains(r.stdout, stdout) || !strings.Contains(r.stderr, stderr) {
@@ -79,8 +88,8 @@ func TestCLI(t *testing.T) {
 		if strings.HasPrefix(p.Version, "6.") {
 			dialect = "v6"
 		}
-		t.Run("eval", func(t *testing.T) { testEval(t, addr) })
-		t.Run("exec", func(t *testing.T) { testExec(t, addr) })
+		t.Run("eval", func(t *testing.T) { testEval(t, addr, dialect) })
+		t.Run("exec", func(t *testing.T) { testExec(t, addr, dialect) })
 		t.Run("call", func(t *testing.T) { testCall(t, svc) })
 		t.Run("transfer", func(t *testing.T) { testTransfer(t, addr) })
 		t.Run("ping", func(t *testing.T) {
@@ -92,8 +101,8 @@ func TestCLI(t *testing.T) {
 			}
 			cli(t, "", false, "--timeout", "5s", "ping", "127.0.0.1:1").check(t, 3, "", "connection refused")
 		})
-		t.Run("shell", func(t *testing.T) { testShell(t, addr) })
-		t.Run("repr", func(t *testing.T) { testRepr(t, addr) })
+		t.Run("shell", func(t *testing.T) { testShell(t, addr, dialect) })
+		t.Run("repr", func(t *testing.T) { testRepr(t, addr, dialect) })
 		t.Run("connection errors", func(t *testing.T) {
 			cli(t, "", false, "eval", "127.0.0.1:1", "1").check(t, 3, "", "connection refused")
 			other := map[string]string{"v5": "v6", "v6": "v5"}[dialect]
@@ -114,19 +123,19 @@ func TestCLI(t *testing.T) {
 	})
 }
 
-func testEval(t *testing.T, addr string) {
-	cli(t, "", false, "eval", addr, "1 + 1").check(t, 0, "2\n", "")
-	cli(t, "", false, "eval", addr, "[1, 'a', None, {'k': (2,)}]").check(t, 0, "[1, 'a', None, {'k': (2,)}]\n", "")
-	cli(t, "", false, "eval", addr, "None").check(t, 0, "None\n", "")
-	cli(t, "", false, "eval", addr, "print('printed') or 5").check(t, 0, "printed\n5\n", "")
-	if r := cli(t, "", false, "eval", "--no-redirect", addr, "print('elsewhere') or 6"); r.stdout != "6\n" || r.code != 0 {
+func testEval(t *testing.T, addr, dialect string) {
+	cliPinned(t, dialect, "", false, "eval", addr, "1 + 1").check(t, 0, "2\n", "")
+	cliPinned(t, dialect, "", false, "eval", addr, "[1, 'a', None, {'k': (2,)}]").check(t, 0, "[1, 'a', None, {'k': (2,)}]\n", "")
+	cliPinned(t, dialect, "", false, "eval", addr, "None").check(t, 0, "None\n", "")
+	cliPinned(t, dialect, "", false, "eval", addr, "print('printed') or 5").check(t, 0, "printed\n5\n", "")
+	if r := cliPinned(t, dialect, "", false, "eval", "--no-redirect", addr, "print('elsewhere') or 6"); r.stdout != "6\n" || r.code != 0 {
 		t.Errorf("--no-redirect: %d %q", r.code, r.stdout)
 	}
-	r := cli(t, "", false, "eval", addr, "1 / 0")
+	r := cliPinned(t, dialect, "", false, "eval", addr, "1 / 0")
 	r.check(t, 1, "", "Remote traceback:")
 	r.check(t, 1, "", "ZeroDivisionError: division by zero")
 
-	r = cli(t, "", false, "eval", "--json", addr, "{'a': [1, 2.5, None, True], 'b': b'x', 'c': {1, 2}, 'n': 2**70, 'd': __import__('datetime').date(2020, 1, 2)}")
+	r = cliPinned(t, dialect, "", false, "eval", "--json", addr, "{'a': [1, 2.5, None, True], 'b': b'x', 'c': {1, 2}, 'n': 2**70, 'd': __import__('datetime').date(2020, 1, 2)}")
 	if r.code != 0 {
 		t.Fatalf("eval --json: %d %s", r.code, r.stderr)
 	}
@@ -134,15 +143,15 @@ func testEval(t *testing.T, addr string) {
 	if r.stdout != want {
 		t.Errorf("eval --json\n got %s\nwant %s", r.stdout, want)
 	}
-	r = cli(t, "", false, "--json", "eval", addr, "__import__('os')")
+	r = cliPinned(t, dialect, "", false, "--json", "eval", addr, "__import__('os')")
 	if m := decodeJSON(t, r.stdout); m["result"] != nil || m["type"] != "os" || !strings.Contains(m["repr"].(string), "module 'os'") {
 		t.Errorf("eval --json module: %q", r.stdout)
 	}
-	r = cli(t, "", false, "--json", "eval", addr, "print('x') or (1, 'two')")
+	r = cliPinned(t, dialect, "", false, "--json", "eval", addr, "print('x') or (1, 'two')")
 	if r.stdout != `{"result":[1,"two"],"type":"tuple","stdout":"x\n","stderr":""}`+"\n" {
 		t.Errorf("eval --json tuple: %q", r.stdout)
 	}
-	r = cli(t, "", false, "--json", "eval", addr, "{}['missing']")
+	r = cliPinned(t, dialect, "", false, "--json", "eval", addr, "{}['missing']")
 	m := decodeJSON(t, r.stdout)
 	e, _ := m["error"].(map[string]any)
 	if r.code != 1 || e["type"] != "KeyError" || e["remote"] != true || !strings.Contains(e["traceback"].(string), "KeyError") {
@@ -150,19 +159,19 @@ func testEval(t *testing.T, addr string) {
 	}
 }
 
-func testExec(t *testing.T, addr string) {
+func testExec(t *testing.T, addr, dialect string) {
 	file := filepath.Join(t.TempDir(), "script.py")
 	if err := os.WriteFile(file, []byte("import sys\ncli_value = 7\nprint('out', cli_value)\nprint('err', file=sys.stderr)\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cli(t, "", false, "exec", addr, file).check(t, 0, "out 7\n", "err\n")
-	cli(t, "print('from stdin')\n", false, "exec", addr, "-").check(t, 0, "from stdin\n", "")
-	r := cli(t, "print('json')\n", false, "exec", "--json", addr, "-")
+	cliPinned(t, dialect, "", false, "exec", addr, file).check(t, 0, "out 7\n", "err\n")
+	cliPinned(t, dialect, "print('from stdin')\n", false, "exec", addr, "-").check(t, 0, "from stdin\n", "")
+	r := cliPinned(t, dialect, "print('json')\n", false, "exec", "--json", addr, "-")
 	if r.code != 0 || r.stdout != `{"result":null,"stdout":"json\n","stderr":""}`+"\n" {
 		t.Errorf("exec --json: %d %q", r.code, r.stdout)
 	}
-	cli(t, "raise ValueError('bad value')\n", false, "exec", addr, "-").check(t, 1, "", "ValueError: bad value")
-	cli(t, "", false, "exec", addr, filepath.Join(t.TempDir(), "missing.py")).check(t, 1, "", "no such file")
+	cliPinned(t, dialect, "raise ValueError('bad value')\n", false, "exec", addr, "-").check(t, 1, "", "ValueError: bad value")
+	cliPinned(t, dialect, "", false, "exec", addr, filepath.Join(t.TempDir(), "missing.py")).check(t, 1, "", "no such file")
 }
 
 func testCall(t *testing.T, svc string) {
@@ -227,7 +236,7 @@ func testTransfer(t *testing.T, addr string) {
 	cli(t, "", false, "download", "--chunk-size", "0", addr, remote, back).check(t, 2, "", "chunk-size")
 }
 
-func testShell(t *testing.T, addr string) {
+func testShell(t *testing.T, addr, dialect string) {
 	input := `x = 5
 x * 2
 def f(a):
@@ -245,21 +254,21 @@ None
 1 / 0
 'after the error'
 `
-	r := cli(t, input, false, "shell", addr)
+	r := cliPinned(t, dialect, input, false, "shell", addr)
 	want := "10\n6\nprinted\n[1, 2]\n'two\\nlines'\n'after the error'\n"
 	if r.stdout != want || r.code != 1 || !strings.Contains(r.stderr, "ZeroDivisionError") {
 		t.Errorf("shell: exit %d\nstdout %q\nwant   %q\nstderr %q", r.code, r.stdout, want, r.stderr)
 	}
 	// Without errors the piped shell exits 0; exit() stops it; prompts on a terminal.
-	r = cli(t, "1 + 1\nexit()\n2 + 2\n", true, "shell", addr)
+	r = cliPinned(t, dialect, "1 + 1\nexit()\n2 + 2\n", true, "shell", addr)
 	if r.stdout != "2\n" || r.code != 0 || !strings.Contains(r.stderr, ">>> ") {
 		t.Errorf("shell with exit(): %d %q %q", r.code, r.stdout, r.stderr)
 	}
-	r = cli(t, "for i in range(2):\n    print(i)\n", false, "shell", addr) // block closed by EOF
+	r = cliPinned(t, dialect, "for i in range(2):\n    print(i)\n", false, "shell", addr) // block closed by EOF
 	if r.stdout != "0\n1\n" || r.code != 0 {
 		t.Errorf("shell block at EOF: %d %q %q", r.code, r.stdout, r.stderr)
 	}
-	r = cli(t, "y = 3\nprint('p') or y\n{}['k']\n", false, "--json", "shell", addr)
+	r = cliPinned(t, dialect, "y = 3\nprint('p') or y\n{}['k']\n", false, "--json", "shell", addr)
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	if r.code != 1 || len(lines) != 3 {
 		t.Fatalf("shell --json: %d %q", r.code, r.stdout)
@@ -272,7 +281,7 @@ None
 }
 
 // testRepr checks the local repr of values received by value against the server's repr().
-func testRepr(t *testing.T, addr string) {
+func testRepr(t *testing.T, addr, dialect string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	c, err := classic.Connect(ctx, addr)
