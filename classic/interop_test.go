@@ -24,8 +24,8 @@ import (
 	"time"
 
 	"github.com/gorpyc/rpyc/brine"
-	"github.com/gorpyc/rpyc/compat"
 	"github.com/gorpyc/rpyc/classic"
+	"github.com/gorpyc/rpyc/compat"
 	"github.com/gorpyc/rpyc/internal/interop"
 	"github.com/gorpyc/rpyc/internal/pickle"
 	"github.com/gorpyc/rpyc/netref"
