@@ -243,17 +243,7 @@ func (c *Conn) unbox(v any) (any, error) {
 		}
 		return out, nil
 	case wire.LabelLocalRef:
-		id, err := wire.ParseIDPack(t[1])
-		if err != nil {
-			return nil, err
-		}
-		c.mu.Lock()
-		e, ok := c.locals[id]
-		c.mu.Unlock()
-		if !ok {
-			return nil, fmt.Errorf("%w: %v", KeyError, id)
-		}
-		return e.obj, nil
+		return c.local(t[1])
 	case wire.LabelRemoteRef:
 		id, err := wire.ParseIDPack(t[1])
 		if err != nil {
@@ -348,4 +338,19 @@ func (c *Conn) LocalObjects() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return len(c.locals)
+}
+
+// local returns the exported object a raw id_pack names (KeyError if it is not exported).
+func (c *Conn) local(rawID any) (any, error) {
+	id, err := wire.ParseIDPack(rawID)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	e, ok := c.locals[id]
+	c.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("%w: %v", KeyError, id)
+	}
+	return e.obj, nil
 }

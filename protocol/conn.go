@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -475,30 +476,9 @@ func inlineSafe(h wire.Handler, args brine.Tuple) bool {
 // goroutine, so that the reader never sits in a long write while the peer is writing to us.
 const inlineReplyMax = 64 << 10
 
-// replyFromReader sends a reply computed by the reader.
-func (c *Conn) replyFromReader(seq int64, v any, err error) {
-	if err != nil {
-		c.replyError(seq, err)
-		return
-	}
-	boxed, berr := c.box(v)
-	if berr != nil {
-		c.replyError(seq, berr)
-		return
-	}
-	payload, perr := c.Dialect().AppendMessage(nil, wire.MsgReply, seq, boxed)
-	if perr != nil {
-		c.replyError(seq, perr)
-		return
-	}
-	if len(payload) > inlineReplyMax {
-		c.spawn(func() { _ = c.ch.Send(payload) })
-		return
-	}
-	if err := c.ch.Send(payload); err != nil {
-		c.log.Debug("rpyc: reply not sent", "seq", seq, "err", err)
-	}
-}
+// replyFromReader sends a reply computed by the reader: like reply, except that a large reply
+// is written by a goroutine.
+func (c *Conn) replyFromReader(seq int64, v any, err error) { c.respond(seq, v, err, true) }
 
 // workerIdle is how long an idle handler goroutine waits for more work before it exits.
 const workerIdle = 10 * time.Second
@@ -556,7 +536,11 @@ func (c *Conn) spawn(fn func()) {
 	}()
 }
 
-func (c *Conn) reply(seq int64, v any, err error) {
+func (c *Conn) reply(seq int64, v any, err error) { c.respond(seq, v, err, false) }
+
+// respond sends the reply (or exception) for request seq; fromReader is set when the reader
+// goroutine itself sends it.
+func (c *Conn) respond(seq int64, v any, err error, fromReader bool) {
 	if err != nil {
 		c.replyError(seq, err)
 		return
@@ -566,7 +550,7 @@ func (c *Conn) reply(seq int64, v any, err error) {
 		c.replyError(seq, berr)
 		return
 	}
-	if err := c.send(wire.MsgReply, seq, boxed); err != nil {
+	if err := c.sendMsg(wire.MsgReply, seq, boxed, fromReader); err != nil {
 		c.log.Debug("rpyc: reply not sent", "seq", seq, "err", err)
 	}
 }
@@ -585,6 +569,12 @@ func (c *Conn) replyError(seq int64, err error) {
 
 // send encodes and sends one message.
 func (c *Conn) send(msg wire.MsgType, seq int64, body any) error {
+	return c.sendMsg(msg, seq, body, false)
+}
+
+// sendMsg is send; with detachLarge, a message over inlineReplyMax is written by a goroutine, so
+// that the reader never sits in a long write while the peer is writing to us.
+func (c *Conn) sendMsg(msg wire.MsgType, seq int64, body any, detachLarge bool) error {
 	d := c.Dialect()
 	if d == compat.Auto {
 		return fmt.Errorf("rpyc: cannot send before the dialect is known (set Config.Dialect)")
@@ -597,6 +587,11 @@ func (c *Conn) send(msg wire.MsgType, seq int64, body any) error {
 	}
 	if cap(out) <= 64<<10 {
 		*buf = out
+	}
+	if detachLarge && len(out) > inlineReplyMax {
+		payload := bytes.Clone(out) // the pooled buffer goes back to the pool
+		c.spawn(func() { _ = c.ch.Send(payload) })
+		return nil
 	}
 	if err := c.ch.Send(out); err != nil {
 		if c.ctx.Err() != nil {

@@ -162,17 +162,11 @@ func (c *Conn) serveCtx(ctx context.Context, h wire.Handler, args brine.Tuple) (
 		if err := need(1, 1); err != nil {
 			return nil, err
 		}
-		id, err := wire.ParseIDPack(args[0])
+		obj, err := c.local(args[0])
 		if err != nil {
 			return nil, err
 		}
-		c.mu.Lock()
-		e, ok := c.locals[id]
-		c.mu.Unlock()
-		if !ok {
-			return nil, fmt.Errorf("%w: %v", KeyError, id)
-		}
-		return inspectOf(e.obj), nil
+		return inspectOf(obj), nil
 	case wire.HandlePickle:
 		if !c.cfg.AllowPickle {
 			return nil, fmt.Errorf("%w: pickling is disabled", ValueError)
