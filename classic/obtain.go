@@ -8,7 +8,7 @@ import (
 
 	"github.com/gorpyc/rpyc/brine"
 	"github.com/gorpyc/rpyc/internal/pickle"
-	"github.com/gorpyc/rpyc/internal/wire"
+	"github.com/gorpyc/rpyc/compat"
 	"github.com/gorpyc/rpyc/netref"
 	"github.com/gorpyc/rpyc/protocol"
 )
@@ -65,7 +65,7 @@ const PickleProtocol = pickle.Protocol
 func Obtain(ctx context.Context, v any) (any, error) {
 	switch x := v.(type) {
 	case *netref.Ref:
-		raw, err := x.Conn().Request(ctx, wire.HandlePickle, x, int64(pickle.Protocol))
+		raw, err := x.Conn().Request(ctx, compat.HandlePickle, x, int64(pickle.Protocol))
 		if err != nil {
 			return nil, fmt.Errorf("classic: obtain %s: %w", x.TypeName(), err)
 		}

@@ -11,7 +11,7 @@ import (
 // slave is the root a Client serves to its peer. Python's classic connections are symmetric (a
 // ClassicService is master and slave at once) and rpyc_classic's stdio mode, which runs
 // ClassicService, fetches its peer's getmodule, eval, execute and namespace as soon as it starts,
-// and exits if they are missing (PROTOCOL.md 8.6). This root answers those: getmodule returns a
+// and exits if they are missing. This root answers those: getmodule returns a
 // placeholder module object for the two modules rpyc 5.3+ imports on connect (builtins and
 // importlib.util) and raises ModuleNotFoundError for any other; namespace is a Go map; eval and
 // execute raise NotImplementedError, because there is no Python interpreter on the Go side.

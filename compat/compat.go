@@ -19,7 +19,6 @@ import (
 	"fmt"
 
 	"github.com/gorpyc/rpyc/brine"
-	"github.com/gorpyc/rpyc/internal/wire"
 )
 
 // Dialect is a message envelope.
@@ -65,7 +64,7 @@ func ParseDialect(s string) (Dialect, error) {
 var ErrBadMessage = errors.New("compat: malformed message")
 
 // AppendMessage appends the payload of one message to dst. body is an already-boxed brine value.
-func (d Dialect) AppendMessage(dst []byte, msg wire.MsgType, seq int64, body any) ([]byte, error) {
+func (d Dialect) AppendMessage(dst []byte, msg MsgType, seq int64, body any) ([]byte, error) {
 	switch d {
 	case V5:
 		return brine.Append(dst, brine.Tuple{int64(msg), seq, body})
@@ -80,7 +79,7 @@ func (d Dialect) AppendMessage(dst []byte, msg wire.MsgType, seq int64, body any
 }
 
 // ParseMessage decodes one message payload.
-func (d Dialect) ParseMessage(payload []byte) (msg wire.MsgType, seq int64, body any, err error) {
+func (d Dialect) ParseMessage(payload []byte) (msg MsgType, seq int64, body any, err error) {
 	var fields brine.Tuple
 	switch d {
 	case V5:
@@ -96,7 +95,7 @@ func (d Dialect) ParseMessage(payload []byte) (msg wire.MsgType, seq int64, body
 		if !ok || m < 1 || m > 3 {
 			return 0, 0, nil, fmt.Errorf("%w: invalid message type %v", ErrBadMessage, t[0])
 		}
-		msg, fields = wire.MsgType(m), t[1:]
+		msg, fields = MsgType(m), t[1:]
 	case V6:
 		if len(payload) == 0 || payload[0] < 1 || payload[0] > 3 {
 			if len(payload) == 0 {
@@ -112,7 +111,7 @@ func (d Dialect) ParseMessage(payload []byte) (msg wire.MsgType, seq int64, body
 		if !ok || len(t) != 2 {
 			return 0, 0, nil, fmt.Errorf("%w: v6 message is not a 2-tuple", ErrBadMessage)
 		}
-		msg, fields = wire.MsgType(payload[0]), t
+		msg, fields = MsgType(payload[0]), t
 	default:
 		return 0, 0, nil, fmt.Errorf("compat: cannot decode with dialect %v", d)
 	}
@@ -123,7 +122,7 @@ func (d Dialect) ParseMessage(payload []byte) (msg wire.MsgType, seq int64, body
 	return msg, s, fields[1], nil
 }
 
-// Detect guesses the dialect of a message payload from its first bytes (PROTOCOL.md 3.11):
+// Detect guesses the dialect of a message payload from its first bytes:
 // 12 followed by 51/52/53 is V5; 01/02/03 followed by 11 is V6. It reports false for anything
 // else.
 func Detect(payload []byte) (Dialect, bool) {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/gorpyc/rpyc/brine"
 	"github.com/gorpyc/rpyc/compat"
-	"github.com/gorpyc/rpyc/internal/wire"
 )
 
 func unhex(t *testing.T, s string) []byte {
@@ -20,28 +19,28 @@ func unhex(t *testing.T, s string) []byte {
 	return b
 }
 
-// Payloads captured from real rpyc sessions (PROTOCOL.md 3.2, B.1, B.5, B.6).
+// Payloads captured from real rpyc sessions.
 func TestGoldenEnvelopes(t *testing.T) {
-	getroot := brine.Tuple{int64(wire.HandleGetRoot), brine.Tuple{int64(wire.LabelValue), brine.Tuple{}}}
+	getroot := brine.Tuple{int64(compat.HandleGetRoot), brine.Tuple{int64(compat.LabelValue), brine.Tuple{}}}
 	valueErr := brine.Tuple{brine.Tuple{"builtins", "ValueError"}, brine.Tuple{"bad"},
 		brine.Tuple{brine.Tuple{"_remote_version", "<version denied>"}}, ""}
 	tests := []struct {
 		name string
 		d    compat.Dialect
-		msg  wire.MsgType
+		msg  compat.MsgType
 		seq  int64
 		body any
 		hex  string
 	}{
-		{"v5 GETROOT", compat.V5, wire.MsgRequest, 0, getroot, "12 51 50 11 53 11 51 02"},
-		{"v6 GETROOT", compat.V6, wire.MsgRequest, 0, getroot, "01 11 50 11 53 11 51 02"},
-		{"v5 StopIteration", compat.V5, wire.MsgException, 14, int64(1), "12 53 5e 51"},
-		{"v5 CLOSE seq 10", compat.V5, wire.MsgRequest, 10,
-			brine.Tuple{int64(wire.HandleClose), brine.Tuple{int64(wire.LabelValue), brine.Tuple{}}}, "12 51 5a 11 52 11 51 02"},
-		{"v6 ValueError seq 7", compat.V6, wire.MsgException, 7, valueErr,
+		{"v5 GETROOT", compat.V5, compat.MsgRequest, 0, getroot, "12 51 50 11 53 11 51 02"},
+		{"v6 GETROOT", compat.V6, compat.MsgRequest, 0, getroot, "01 11 50 11 53 11 51 02"},
+		{"v5 StopIteration", compat.V5, compat.MsgException, 14, int64(1), "12 53 5e 51"},
+		{"v5 CLOSE seq 10", compat.V5, compat.MsgRequest, 10,
+			brine.Tuple{int64(compat.HandleClose), brine.Tuple{int64(compat.LabelValue), brine.Tuple{}}}, "12 51 5a 11 52 11 51 02"},
+		{"v6 ValueError seq 7", compat.V6, compat.MsgException, 7, valueErr,
 			"03 11 57 13 11 080e086275696c74696e73 080e0a56616c75654572726f72 10 080c626164" +
 				"10 11 080e0f5f72656d6f74655f76657273696f6e 080e103c76657273696f6e2064656e6965643e 0801"},
-		{"v5 reply seq 3", compat.V5, wire.MsgReply, 3, brine.Tuple{int64(1), int64(3)}, "12 52 53 11 51 53"},
+		{"v5 reply seq 3", compat.V5, compat.MsgReply, 3, brine.Tuple{int64(1), int64(3)}, "12 52 53 11 51 53"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

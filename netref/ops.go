@@ -8,7 +8,7 @@ import (
 	"sort"
 
 	"github.com/gorpyc/rpyc/brine"
-	"github.com/gorpyc/rpyc/internal/wire"
+	"github.com/gorpyc/rpyc/compat"
 )
 
 // ErrReleased is returned by operations on a Ref after Release.
@@ -19,7 +19,7 @@ var ErrReleased = errors.New("rpyc: netref already released")
 // Keywords are sent sorted by name.
 type Kwargs map[string]any
 
-func (r *Ref) request(ctx context.Context, h wire.Handler, args ...any) (any, error) {
+func (r *Ref) request(ctx context.Context, h compat.Handler, args ...any) (any, error) {
 	if r.st.released.Load() {
 		return nil, fmt.Errorf("%v on %v: %w", h, r.st.id, ErrReleased)
 	}
@@ -50,18 +50,18 @@ func splitArgs(args []any) (brine.Tuple, brine.Tuple) {
 
 // GetAttr returns the attribute name of the remote object (HANDLE_GETATTR).
 func (r *Ref) GetAttr(ctx context.Context, name string) (any, error) {
-	return r.request(ctx, wire.HandleGetAttr, r, name)
+	return r.request(ctx, compat.HandleGetAttr, r, name)
 }
 
 // SetAttr sets an attribute (HANDLE_SETATTR); Python servers refuse it unless allow_setattr.
 func (r *Ref) SetAttr(ctx context.Context, name string, value any) error {
-	_, err := r.request(ctx, wire.HandleSetAttr, r, name, value)
+	_, err := r.request(ctx, compat.HandleSetAttr, r, name, value)
 	return err
 }
 
 // DelAttr deletes an attribute (HANDLE_DELATTR); Python servers refuse it unless allow_delattr.
 func (r *Ref) DelAttr(ctx context.Context, name string) error {
-	_, err := r.request(ctx, wire.HandleDelAttr, r, name)
+	_, err := r.request(ctx, compat.HandleDelAttr, r, name)
 	return err
 }
 
@@ -69,14 +69,14 @@ func (r *Ref) DelAttr(ctx context.Context, name string) error {
 // keyword arguments.
 func (r *Ref) Call(ctx context.Context, args ...any) (any, error) {
 	pos, kw := splitArgs(args)
-	return r.request(ctx, wire.HandleCall, r, pos, kw)
+	return r.request(ctx, compat.HandleCall, r, pos, kw)
 }
 
 // CallMethod calls r.name(args...) in one round trip (HANDLE_CALLATTR). A trailing Kwargs holds
 // the keyword arguments.
 func (r *Ref) CallMethod(ctx context.Context, name string, args ...any) (any, error) {
 	pos, kw := splitArgs(args)
-	return r.request(ctx, wire.HandleCallAttr, r, name, pos, kw)
+	return r.request(ctx, compat.HandleCallAttr, r, name, pos, kw)
 }
 
 // CallAsync calls the remote object without waiting (rpyc.async_(r)(...)); the reply resolves
@@ -88,7 +88,7 @@ func (r *Ref) CallAsync(args ...any) *AsyncResult {
 		return a
 	}
 	pos, kw := splitArgs(args)
-	return r.st.conn.RequestAsync(wire.HandleCall, r, pos, kw)
+	return r.st.conn.RequestAsync(compat.HandleCall, r, pos, kw)
 }
 
 // CallMethodAsync calls r.name(args...) without waiting.
@@ -99,27 +99,27 @@ func (r *Ref) CallMethodAsync(name string, args ...any) *AsyncResult {
 		return a
 	}
 	pos, kw := splitArgs(args)
-	return r.st.conn.RequestAsync(wire.HandleCallAttr, r, name, pos, kw)
+	return r.st.conn.RequestAsync(compat.HandleCallAttr, r, name, pos, kw)
 }
 
 // Str returns str(r) (HANDLE_STR).
 func (r *Ref) Str(ctx context.Context) (string, error) {
-	return As[string](r.request(ctx, wire.HandleStr, r))
+	return As[string](r.request(ctx, compat.HandleStr, r))
 }
 
 // Repr returns repr(r) (HANDLE_REPR).
 func (r *Ref) Repr(ctx context.Context) (string, error) {
-	return As[string](r.request(ctx, wire.HandleRepr, r))
+	return As[string](r.request(ctx, compat.HandleRepr, r))
 }
 
 // Dir returns dir(r) (HANDLE_DIR).
 func (r *Ref) Dir(ctx context.Context) ([]string, error) {
-	return As[[]string](r.request(ctx, wire.HandleDir, r))
+	return As[[]string](r.request(ctx, compat.HandleDir, r))
 }
 
 // Hash returns hash(r) (HANDLE_HASH).
 func (r *Ref) Hash(ctx context.Context) (int64, error) {
-	return As[int64](r.request(ctx, wire.HandleHash, r))
+	return As[int64](r.request(ctx, compat.HandleHash, r))
 }
 
 // CmpOp is a rich comparison operator name sent with HANDLE_CMP.
@@ -139,7 +139,7 @@ const (
 // remote method returned, which may be brine.NotImplemented: Python servers do not try the
 // reflected operation.
 func (r *Ref) Compare(ctx context.Context, op CmpOp, other any) (any, error) {
-	return r.request(ctx, wire.HandleCmp, r, other, string(op))
+	return r.request(ctx, compat.HandleCmp, r, other, string(op))
 }
 
 // Equal reports whether r == other, like Python: if r's __eq__ returns NotImplemented and other
@@ -165,7 +165,7 @@ func (r *Ref) Equal(ctx context.Context, other any) (bool, error) {
 
 // Len returns len(r) (CALLATTR __len__).
 func (r *Ref) Len(ctx context.Context) (int, error) {
-	n, err := As[int](r.request(ctx, wire.HandleCallAttr, r, "__len__", brine.Tuple{}, brine.Tuple{}))
+	n, err := As[int](r.request(ctx, compat.HandleCallAttr, r, "__len__", brine.Tuple{}, brine.Tuple{}))
 	if err == nil && n < 0 {
 		return 0, fmt.Errorf("rpyc: __len__ returned %d", n)
 	}
@@ -174,30 +174,30 @@ func (r *Ref) Len(ctx context.Context) (int, error) {
 
 // GetItem returns r[key] (CALLATTR __getitem__). Use brine.Slice for r[a:b].
 func (r *Ref) GetItem(ctx context.Context, key any) (any, error) {
-	return r.request(ctx, wire.HandleCallAttr, r, "__getitem__", brine.Tuple{key}, brine.Tuple{})
+	return r.request(ctx, compat.HandleCallAttr, r, "__getitem__", brine.Tuple{key}, brine.Tuple{})
 }
 
 // SetItem does r[key] = value (CALLATTR __setitem__).
 func (r *Ref) SetItem(ctx context.Context, key, value any) error {
-	_, err := r.request(ctx, wire.HandleCallAttr, r, "__setitem__", brine.Tuple{key, value}, brine.Tuple{})
+	_, err := r.request(ctx, compat.HandleCallAttr, r, "__setitem__", brine.Tuple{key, value}, brine.Tuple{})
 	return err
 }
 
 // DelItem does del r[key] (CALLATTR __delitem__).
 func (r *Ref) DelItem(ctx context.Context, key any) error {
-	_, err := r.request(ctx, wire.HandleCallAttr, r, "__delitem__", brine.Tuple{key}, brine.Tuple{})
+	_, err := r.request(ctx, compat.HandleCallAttr, r, "__delitem__", brine.Tuple{key}, brine.Tuple{})
 	return err
 }
 
 // Contains reports whether value in r (CALLATTR __contains__).
 func (r *Ref) Contains(ctx context.Context, value any) (bool, error) {
-	return As[bool](r.request(ctx, wire.HandleCallAttr, r, "__contains__", brine.Tuple{value}, brine.Tuple{}))
+	return As[bool](r.request(ctx, compat.HandleCallAttr, r, "__contains__", brine.Tuple{value}, brine.Tuple{}))
 }
 
 // Bool returns bool(r) as Python computes it: __bool__, else __len__ != 0, else True. The
 // methods are tried remotely; a refusal (AttributeError) moves on to the next rule.
 func (r *Ref) Bool(ctx context.Context) (bool, error) {
-	v, err := r.request(ctx, wire.HandleCallAttr, r, "__bool__", brine.Tuple{}, brine.Tuple{})
+	v, err := r.request(ctx, compat.HandleCallAttr, r, "__bool__", brine.Tuple{}, brine.Tuple{})
 	if err == nil {
 		return As[bool](v, nil)
 	}
@@ -243,7 +243,7 @@ func truth(ctx context.Context, v any) (bool, error) {
 // of the loop releases the remote iterator.
 func (r *Ref) Iter(ctx context.Context) iter.Seq2[any, error] {
 	return func(yield func(any, error) bool) {
-		itv, err := r.request(ctx, wire.HandleCallAttr, r, "__iter__", brine.Tuple{}, brine.Tuple{})
+		itv, err := r.request(ctx, compat.HandleCallAttr, r, "__iter__", brine.Tuple{}, brine.Tuple{})
 		if err != nil {
 			yield(nil, err)
 			return
@@ -260,7 +260,7 @@ func (r *Ref) Iter(ctx context.Context) iter.Seq2[any, error] {
 			defer it.Release()
 		}
 		for chunk := 10; ; chunk = min(chunk*2, 1000) {
-			batch, err := it.request(ctx, wire.HandleBuffIter, it, int64(chunk))
+			batch, err := it.request(ctx, compat.HandleBuffIter, it, int64(chunk))
 			if err != nil {
 				yield(nil, err)
 				return
@@ -284,23 +284,23 @@ func (r *Ref) Iter(ctx context.Context) iter.Seq2[any, error] {
 
 // Next returns next(r) (CALLATTR __next__); at the end the error matches StopIteration.
 func (r *Ref) Next(ctx context.Context) (any, error) {
-	return r.request(ctx, wire.HandleCallAttr, r, "__next__", brine.Tuple{}, brine.Tuple{})
+	return r.request(ctx, compat.HandleCallAttr, r, "__next__", brine.Tuple{}, brine.Tuple{})
 }
 
 // Enter calls r.__enter__() and returns its result, for `with r as v:`.
 func (r *Ref) Enter(ctx context.Context) (any, error) {
-	return r.request(ctx, wire.HandleCallAttr, r, "__enter__", brine.Tuple{}, brine.Tuple{})
+	return r.request(ctx, compat.HandleCallAttr, r, "__enter__", brine.Tuple{}, brine.Tuple{})
 }
 
 // Exit calls r.__exit__ (HANDLE_CTXEXIT). failure is the error that ended the block, or nil. It
 // reports whether the remote __exit__ asked to suppress the error. Only the error's class name
-// travels, as a str (Python servers only test it for truth; see PROTOCOL.md pitfall 24).
+// travels, as a str (Python servers only test it for truth).
 func (r *Ref) Exit(ctx context.Context, failure error) (bool, error) {
 	var exc any
 	if failure != nil {
 		exc = fmt.Sprintf("%T", failure)
 	}
-	v, err := r.request(ctx, wire.HandleCtxExit, r, exc)
+	v, err := r.request(ctx, compat.HandleCtxExit, r, exc)
 	if err != nil {
 		return false, err
 	}
@@ -332,5 +332,5 @@ func (r *Ref) IsInstance(ctx context.Context, cls *Ref) (bool, error) {
 	if cls.st.conn == r.st.conn && cls.st.id.ClassID == r.st.id.ClassID && !r.IsClass() {
 		return true, nil
 	}
-	return As[bool](cls.request(ctx, wire.HandleInstanceCheck, cls, r.st.id))
+	return As[bool](cls.request(ctx, compat.HandleInstanceCheck, cls, r.st.id))
 }

@@ -20,18 +20,18 @@ import (
 	"runtime"
 	"sync/atomic"
 
-	"github.com/gorpyc/rpyc/internal/wire"
+	"github.com/gorpyc/rpyc/compat"
 )
 
 // Conn is what a Ref needs from its connection. *protocol.Conn implements it.
 type Conn interface {
 	// Request sends a synchronous request with the given handler arguments (boxed by the
 	// connection) and returns the unboxed reply.
-	Request(ctx context.Context, h wire.Handler, args ...any) (any, error)
+	Request(ctx context.Context, h compat.Handler, args ...any) (any, error)
 	// RequestAsync sends a request and returns at once.
-	RequestAsync(h wire.Handler, args ...any) *AsyncResult
+	RequestAsync(h compat.Handler, args ...any) *AsyncResult
 	// Release tells the owner that count references to id are gone (async HANDLE_DEL).
-	Release(id wire.IDPack, count int64)
+	Release(id compat.IDPack, count int64)
 }
 
 // Ref is a proxy for a remote object. It is safe for concurrent use.
@@ -42,7 +42,7 @@ type Ref struct {
 // state is kept apart from the Ref so that the cleanup can run after the Ref is unreachable.
 type state struct {
 	conn     Conn
-	id       wire.IDPack
+	id       compat.IDPack
 	count    atomic.Int64 // references received (1 + one per repeated REMOTE_REF)
 	released atomic.Bool
 	pinned   bool // the root: never released (Python never sends DEL for it)
@@ -50,7 +50,7 @@ type state struct {
 
 // New makes a Ref for id on conn holding one reference. Connections call it when they unbox a
 // remote reference; user code receives Refs from requests.
-func New(conn Conn, id wire.IDPack) *Ref {
+func New(conn Conn, id compat.IDPack) *Ref {
 	r := &Ref{st: &state{conn: conn, id: id}}
 	r.st.count.Store(1)
 	runtime.AddCleanup(r, func(s *state) { s.release() }, r.st)
@@ -58,7 +58,7 @@ func New(conn Conn, id wire.IDPack) *Ref {
 }
 
 // NewPinned makes a Ref that is never released, for a connection's remote root.
-func NewPinned(conn Conn, id wire.IDPack) *Ref {
+func NewPinned(conn Conn, id compat.IDPack) *Ref {
 	return &Ref{st: &state{conn: conn, id: id, pinned: true}}
 }
 
@@ -74,7 +74,7 @@ func (r *Ref) Acquire() bool {
 }
 
 // ID returns the object's id_pack.
-func (r *Ref) ID() wire.IDPack { return r.st.id }
+func (r *Ref) ID() compat.IDPack { return r.st.id }
 
 // Conn returns the connection the object lives behind.
 func (r *Ref) Conn() Conn { return r.st.conn }

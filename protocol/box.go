@@ -9,7 +9,7 @@ import (
 	"weak"
 
 	"github.com/gorpyc/rpyc/brine"
-	"github.com/gorpyc/rpyc/internal/wire"
+	"github.com/gorpyc/rpyc/compat"
 	"github.com/gorpyc/rpyc/netref"
 )
 
@@ -42,7 +42,7 @@ func identityOf(v any) (identity, bool) {
 	return identity{}, false
 }
 
-// box converts a Go value to its wire box (label, value), following Python's order (4.2):
+// box converts a Go value to its wire box (label, value), following Python's order:
 // dumpable values by value, tuples element-wise, this peer's proxies as LOCAL_REF, and anything
 // else exported as REMOTE_REF. Go slices and arrays of dumpable items travel as tuples (wrap
 // them in ByRef to export them instead).
@@ -52,10 +52,10 @@ func (c *Conn) box(v any) (brine.Tuple, error) {
 		if s, ok := x.(string); ok && !brine.Dumpable(s) {
 			return nil, fmt.Errorf("%w: str is not valid UTF-8", ValueError)
 		}
-		return brine.Tuple{int64(wire.LabelValue), v}, nil
+		return brine.Tuple{int64(compat.LabelValue), v}, nil
 	case brine.Tuple:
 		if brine.Dumpable(x) {
-			return brine.Tuple{int64(wire.LabelValue), x}, nil
+			return brine.Tuple{int64(compat.LabelValue), x}, nil
 		}
 		items := make(brine.Tuple, len(x))
 		for i, it := range x {
@@ -65,23 +65,23 @@ func (c *Conn) box(v any) (brine.Tuple, error) {
 			}
 			items[i] = b
 		}
-		return brine.Tuple{int64(wire.LabelTuple), items}, nil
+		return brine.Tuple{int64(compat.LabelTuple), items}, nil
 	case *netref.Ref:
 		if x.Conn() == netref.Conn(c) {
 			if x.Released() {
 				return nil, fmt.Errorf("%w: proxy %v was released", ValueError, x.ID())
 			}
-			return brine.Tuple{int64(wire.LabelLocalRef), x.ID().Tuple()}, nil
+			return brine.Tuple{int64(compat.LabelLocalRef), x.ID().Tuple()}, nil
 		}
 	case ByRef:
 		return c.boxRef(x.Value), nil
-	case wire.IDPack:
-		return brine.Tuple{int64(wire.LabelValue), x.Tuple()}, nil
+	case compat.IDPack:
+		return brine.Tuple{int64(compat.LabelValue), x.Tuple()}, nil
 	case localRef:
-		return brine.Tuple{int64(wire.LabelLocalRef), wire.IDPack(x).Tuple()}, nil
+		return brine.Tuple{int64(compat.LabelLocalRef), compat.IDPack(x).Tuple()}, nil
 	}
 	if brine.Dumpable(v) {
-		return brine.Tuple{int64(wire.LabelValue), v}, nil
+		return brine.Tuple{int64(compat.LabelValue), v}, nil
 	}
 	if t, ok := sliceAsTuple(v); ok {
 		return c.box(t)
@@ -91,8 +91,8 @@ func (c *Conn) box(v any) (brine.Tuple, error) {
 
 // localRef is an object of the peer named by its id_pack, boxed as LABEL_LOCAL_REF ("this lives
 // on you"), for requests about an object whose proxy is no longer at hand (HANDLE_DEL). A bare
-// wire.IDPack is boxed by value instead, as INSPECT and INSTANCECHECK need.
-type localRef wire.IDPack
+// compat.IDPack is boxed by value instead, as INSPECT and INSTANCECHECK need.
+type localRef compat.IDPack
 
 // sliceAsTuple converts a Go slice or array (not []byte) whose items are all dumpable to a Tuple.
 func sliceAsTuple(v any) (brine.Tuple, bool) {
@@ -134,11 +134,11 @@ func plainScalar(rv reflect.Value) (any, bool) {
 
 // boxRef exports v and returns its REMOTE_REF box.
 func (c *Conn) boxRef(v any) brine.Tuple {
-	return brine.Tuple{int64(wire.LabelRemoteRef), c.export(v).Tuple()}
+	return brine.Tuple{int64(compat.LabelRemoteRef), c.export(v).Tuple()}
 }
 
 // export adds v to the local object table (or counts one more reference to it).
-func (c *Conn) export(v any) wire.IDPack {
+func (c *Conn) export(v any) compat.IDPack {
 	idn, hasIdentity := identityOf(v)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -157,7 +157,7 @@ func (c *Conn) export(v any) wire.IDPack {
 		c.classIDs[name] = cid
 	}
 	c.nextID++
-	id := wire.IDPack{Name: name, ClassID: cid, InstanceID: c.nextID}
+	id := compat.IDPack{Name: name, ClassID: cid, InstanceID: c.nextID}
 	c.locals[id] = &localEntry{obj: v}
 	if hasIdentity {
 		c.byIdentity[idn] = id
@@ -225,10 +225,10 @@ func (c *Conn) unbox(v any) (any, error) {
 		return nil, fmt.Errorf("%w: malformed box %v", ValueError, v)
 	}
 	label, _ := t[0].(int64)
-	switch wire.Label(label) {
-	case wire.LabelValue:
+	switch compat.Label(label) {
+	case compat.LabelValue:
 		return t[1], nil
-	case wire.LabelTuple:
+	case compat.LabelTuple:
 		items, ok := t[1].(brine.Tuple)
 		if !ok {
 			return nil, fmt.Errorf("%w: LABEL_TUPLE with %T", ValueError, t[1])
@@ -242,10 +242,10 @@ func (c *Conn) unbox(v any) (any, error) {
 			out[i] = u
 		}
 		return out, nil
-	case wire.LabelLocalRef:
+	case compat.LabelLocalRef:
 		return c.local(t[1])
-	case wire.LabelRemoteRef:
-		id, err := wire.ParseIDPack(t[1])
+	case compat.LabelRemoteRef:
+		id, err := compat.ParseIDPack(t[1])
 		if err != nil {
 			return nil, err
 		}
@@ -255,7 +255,7 @@ func (c *Conn) unbox(v any) (any, error) {
 }
 
 // proxy returns the live proxy for id (counting one more reference) or makes a new one.
-func (c *Conn) proxy(id wire.IDPack) *netref.Ref {
+func (c *Conn) proxy(id compat.IDPack) *netref.Ref {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if wp, ok := c.proxies[id]; ok {
@@ -268,7 +268,7 @@ func (c *Conn) proxy(id wire.IDPack) *netref.Ref {
 	return r
 }
 
-// handleDel applies HANDLE_DEL(obj, count=1) (PROTOCOL.md 4.5). It works on the raw boxed
+// handleDel applies HANDLE_DEL(obj, count=1) (see the package doc, "Reference counting"). It works on the raw boxed
 // arguments, so that the object is found by its exact id_pack.
 func (c *Conn) handleDel(boxedArgs any) error {
 	box, _ := boxedArgs.(brine.Tuple)
@@ -280,10 +280,10 @@ func (c *Conn) handleDel(boxedArgs any) error {
 		return fmt.Errorf("%w: DEL takes 1 or 2 arguments", TypeError)
 	}
 	ref, _ := items[0].(brine.Tuple)
-	if len(ref) != 2 || ref[0] != int64(wire.LabelLocalRef) {
+	if len(ref) != 2 || ref[0] != int64(compat.LabelLocalRef) {
 		return fmt.Errorf("%w: DEL of something that is not a local reference", TypeError)
 	}
-	id, err := wire.ParseIDPack(ref[1])
+	id, err := compat.ParseIDPack(ref[1])
 	if err != nil {
 		return err
 	}
@@ -342,7 +342,7 @@ func (c *Conn) LocalObjects() int {
 
 // local returns the exported object a raw id_pack names (KeyError if it is not exported).
 func (c *Conn) local(rawID any) (any, error) {
-	id, err := wire.ParseIDPack(rawID)
+	id, err := compat.ParseIDPack(rawID)
 	if err != nil {
 		return nil, err
 	}

@@ -21,7 +21,7 @@ import (
 // experimental 16-byte thread prefix that both peers must enable) is not supported: keep it off
 // on Python peers talking to gorpyc, as it is by default.
 type Config struct {
-	// Attribute access policy for the peer's requests on local objects (PROTOCOL.md 5.2).
+	// Attribute access policy for the peer's requests on local objects.
 	AllowSafeAttrs    bool            // allow_safe_attrs (true): dunders in SafeAttrs
 	AllowExposedAttrs bool            // allow_exposed_attrs (true): names with ExposedPrefix
 	AllowPublicAttrs  bool            // allow_public_attrs (false): names not starting with "_"

@@ -16,7 +16,6 @@ import (
 	"github.com/gorpyc/rpyc/brine"
 	"github.com/gorpyc/rpyc/channel"
 	"github.com/gorpyc/rpyc/compat"
-	"github.com/gorpyc/rpyc/internal/wire"
 	"github.com/gorpyc/rpyc/netref"
 )
 
@@ -48,13 +47,13 @@ type Conn struct {
 
 	mu         sync.Mutex // guards the fields below
 	pending    map[int64]*netref.AsyncResult
-	locals     map[wire.IDPack]*localEntry
-	byIdentity map[identity]wire.IDPack
-	proxies    map[wire.IDPack]weak.Pointer[netref.Ref]
+	locals     map[compat.IDPack]*localEntry
+	byIdentity map[identity]compat.IDPack
+	proxies    map[compat.IDPack]weak.Pointer[netref.Ref]
 	classIDs   map[string]int64
 	nextID     int64
 	remoteRoot *netref.Ref
-	rootID     wire.IDPack // the peer's root, valid once remoteRoot is set; never released
+	rootID     compat.IDPack // the peer's root, valid once remoteRoot is set; never released
 
 	ctx          context.Context // canceled when the connection closes; handlers run under it
 	cancel       context.CancelCauseFunc
@@ -76,7 +75,7 @@ type Conn struct {
 
 type localEntry struct {
 	obj   any
-	extra int64 // references handed out beyond the first (PROTOCOL.md 4.5)
+	extra int64 // references handed out beyond the first
 }
 
 // New starts a connection over ch, serving root (the local service object; nil serves nothing
@@ -103,9 +102,9 @@ func New(ch *channel.Channel, root any, cfg Config) *Conn {
 		id:         cfg.ConnID,
 		root:       root,
 		pending:    make(map[int64]*netref.AsyncResult),
-		locals:     make(map[wire.IDPack]*localEntry),
-		byIdentity: make(map[identity]wire.IDPack),
-		proxies:    make(map[wire.IDPack]weak.Pointer[netref.Ref]),
+		locals:     make(map[compat.IDPack]*localEntry),
+		byIdentity: make(map[identity]compat.IDPack),
+		proxies:    make(map[compat.IDPack]weak.Pointer[netref.Ref]),
 		classIDs:   make(map[string]int64),
 		ctx:        ctx,
 		cancel:     cancel,
@@ -168,7 +167,7 @@ func (c *Conn) Close() error {
 		}
 		if c.ctx.Err() == nil && c.Dialect() != compat.Auto {
 			// Python never replies to CLOSE; a 6.x peer waits for our EOF, which follows at once.
-			_ = c.send(wire.MsgRequest, c.seq.Add(1)-1, brine.Tuple{int64(wire.HandleClose), brine.Tuple{int64(wire.LabelValue), brine.Tuple{}}})
+			_ = c.send(compat.MsgRequest, c.seq.Add(1)-1, brine.Tuple{int64(compat.HandleClose), brine.Tuple{int64(compat.LabelValue), brine.Tuple{}}})
 		}
 		c.shutdown(ErrClosed)
 		<-c.readerDone
@@ -204,8 +203,8 @@ func (c *Conn) doShutdown(cause error) {
 	pending := c.pending
 	locals := c.locals
 	c.pending = map[int64]*netref.AsyncResult{}
-	c.locals = map[wire.IDPack]*localEntry{}
-	c.byIdentity = map[identity]wire.IDPack{}
+	c.locals = map[compat.IDPack]*localEntry{}
+	c.byIdentity = map[identity]compat.IDPack{}
 	c.mu.Unlock()
 	for _, p := range pending {
 		p.Resolve(nil, cause)
@@ -288,7 +287,7 @@ func (tok *readerToken) handOff() {
 
 // runInline runs a request in the reader goroutine. It reports whether this goroutine must stop
 // reading because the reading role was handed off meanwhile.
-func (c *Conn) runInline(seq int64, handler wire.Handler, args brine.Tuple) (handedOff bool) {
+func (c *Conn) runInline(seq int64, handler compat.Handler, args brine.Tuple) (handedOff bool) {
 	tok := &readerToken{conn: c}
 	c.inlineTok.Store(tok)
 	timer := time.AfterFunc(handoffDelay, tok.handOff)
@@ -324,14 +323,14 @@ func (c *Conn) dispatch(payload []byte) error {
 		return fmt.Errorf("%w: %w", ErrProtocol, err)
 	}
 	switch msg {
-	case wire.MsgRequest:
+	case compat.MsgRequest:
 		return c.onRequest(seq, body)
-	case wire.MsgReply, wire.MsgException:
+	case compat.MsgReply, compat.MsgException:
 		c.mu.Lock()
 		p := c.pending[seq]
 		delete(c.pending, seq)
 		c.mu.Unlock()
-		if msg == wire.MsgException {
+		if msg == compat.MsgException {
 			err := loadException(body)
 			if p != nil {
 				p.Resolve(nil, err)
@@ -369,12 +368,12 @@ func (c *Conn) onRequest(seq int64, body any) error {
 		c.replyError(seq, fmt.Errorf("%w: invalid handler %v", KeyError, t[0]))
 		return nil
 	}
-	handler := wire.Handler(h)
+	handler := compat.Handler(h)
 	switch handler {
-	case wire.HandleClose:
+	case compat.HandleClose:
 		c.shutdown(ErrPeerClosed)
 		return nil
-	case wire.HandleDel:
+	case compat.HandleDel:
 		// Applied in arrival order, like Python, and answered from the reader.
 		c.replyFromReader(seq, nil, c.handleDel(t[1]))
 		return nil
@@ -456,11 +455,11 @@ func (c *Conn) isReady() bool {
 
 // inlineSafe reports whether a request can be answered by the reader itself: it runs no user
 // code, so it cannot block.
-func inlineSafe(h wire.Handler, args brine.Tuple) bool {
+func inlineSafe(h compat.Handler, args brine.Tuple) bool {
 	switch h {
-	case wire.HandlePing, wire.HandleGetRoot, wire.HandleDir, wire.HandleInspect:
+	case compat.HandlePing, compat.HandleGetRoot, compat.HandleDir, compat.HandleInspect:
 		return true
-	case wire.HandleGetAttr:
+	case compat.HandleGetAttr:
 		if len(args) == 0 {
 			return true
 		}
@@ -550,7 +549,7 @@ func (c *Conn) respond(seq int64, v any, err error, fromReader bool) {
 		c.replyError(seq, berr)
 		return
 	}
-	if err := c.sendMsg(wire.MsgReply, seq, boxed, fromReader); err != nil {
+	if err := c.sendMsg(compat.MsgReply, seq, boxed, fromReader); err != nil {
 		c.log.Debug("rpyc: reply not sent", "seq", seq, "err", err)
 	}
 }
@@ -562,19 +561,19 @@ func (c *Conn) replyError(seq int64, err error) {
 		stack = pe.stack
 	}
 	payload := dumpException(err, c.cfg.IncludeLocalTraceback, stack)
-	if sendErr := c.send(wire.MsgException, seq, payload); sendErr != nil {
+	if sendErr := c.send(compat.MsgException, seq, payload); sendErr != nil {
 		c.log.Debug("rpyc: exception not sent", "seq", seq, "err", sendErr)
 	}
 }
 
 // send encodes and sends one message.
-func (c *Conn) send(msg wire.MsgType, seq int64, body any) error {
+func (c *Conn) send(msg compat.MsgType, seq int64, body any) error {
 	return c.sendMsg(msg, seq, body, false)
 }
 
 // sendMsg is send; with detachLarge, a message over inlineReplyMax is written by a goroutine, so
 // that the reader never sits in a long write while the peer is writing to us.
-func (c *Conn) sendMsg(msg wire.MsgType, seq int64, body any, detachLarge bool) error {
+func (c *Conn) sendMsg(msg compat.MsgType, seq int64, body any, detachLarge bool) error {
 	d := c.Dialect()
 	if d == compat.Auto {
 		return fmt.Errorf("rpyc: cannot send before the dialect is known (set Config.Dialect)")
@@ -608,7 +607,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }
 // reply. Arguments are boxed like Python does: dumpable values by value, tuples element-wise,
 // proxies of this connection's peer as LOCAL_REF and anything else as a new reference. If ctx
 // has no deadline, Config.SyncRequestTimeout applies (TimeoutError "result expired").
-func (c *Conn) Request(ctx context.Context, h wire.Handler, args ...any) (any, error) {
+func (c *Conn) Request(ctx context.Context, h compat.Handler, args ...any) (any, error) {
 	if c.cfg.SyncRequestTimeout > 0 {
 		if _, ok := ctx.Deadline(); !ok {
 			var cancel context.CancelFunc
@@ -633,7 +632,7 @@ func (c *Conn) Request(ctx context.Context, h wire.Handler, args ...any) (any, e
 }
 
 // RequestAsync sends a request and returns at once; the reply resolves the result.
-func (c *Conn) RequestAsync(h wire.Handler, args ...any) *netref.AsyncResult {
+func (c *Conn) RequestAsync(h compat.Handler, args ...any) *netref.AsyncResult {
 	res, _, err := c.start(h, args)
 	if err != nil {
 		res = netref.NewAsyncResult()
@@ -642,7 +641,7 @@ func (c *Conn) RequestAsync(h wire.Handler, args ...any) *netref.AsyncResult {
 	return res
 }
 
-func (c *Conn) start(h wire.Handler, args []any) (*netref.AsyncResult, int64, error) {
+func (c *Conn) start(h compat.Handler, args []any) (*netref.AsyncResult, int64, error) {
 	if c.ctx.Err() != nil {
 		return nil, 0, context.Cause(c.ctx)
 	}
@@ -664,7 +663,7 @@ func (c *Conn) start(h wire.Handler, args []any) (*netref.AsyncResult, int64, er
 	}
 	c.pending[seq] = res
 	c.mu.Unlock()
-	if err := c.send(wire.MsgRequest, seq, brine.Tuple{int64(h), boxed}); err != nil {
+	if err := c.send(compat.MsgRequest, seq, brine.Tuple{int64(h), boxed}); err != nil {
 		c.mu.Lock()
 		delete(c.pending, seq)
 		c.mu.Unlock()
@@ -675,7 +674,7 @@ func (c *Conn) start(h wire.Handler, args []any) (*netref.AsyncResult, int64, er
 
 // Release sends an asynchronous HANDLE_DEL for count references to id. It never blocks the
 // caller on the network for long: the message is written by a goroutine.
-func (c *Conn) Release(id wire.IDPack, count int64) {
+func (c *Conn) Release(id compat.IDPack, count int64) {
 	if c.ctx.Err() != nil {
 		return
 	}
@@ -694,8 +693,8 @@ func (c *Conn) Release(id wire.IDPack, count int64) {
 	c.mu.Unlock()
 	c.spawn(func() {
 		// The peer looks the object up in its own table: it must travel as LABEL_LOCAL_REF
-		// (PROTOCOL.md 5.1), not as a raw id_pack, which Python would take for a tuple.
-		res := c.RequestAsync(wire.HandleDel, localRef(id), count)
+		// not as a raw id_pack, which Python would take for a tuple.
+		res := c.RequestAsync(compat.HandleDel, localRef(id), count)
 		_ = res // DEL replies are ignored, as Python does
 	})
 }
@@ -709,7 +708,7 @@ func (c *Conn) Root(ctx context.Context) (*netref.Ref, error) {
 	if r != nil {
 		return r, nil
 	}
-	v, err := c.Request(ctx, wire.HandleGetRoot)
+	v, err := c.Request(ctx, compat.HandleGetRoot)
 	if err != nil {
 		return nil, err
 	}
@@ -740,7 +739,7 @@ func (c *Conn) Ping(ctx context.Context, data any) error {
 		data = s
 	}
 	start := time.Now()
-	v, err := c.Request(ctx, wire.HandlePing, data)
+	v, err := c.Request(ctx, compat.HandlePing, data)
 	if err != nil {
 		return err
 	}

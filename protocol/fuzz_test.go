@@ -11,7 +11,6 @@ import (
 	"github.com/gorpyc/rpyc/brine"
 	"github.com/gorpyc/rpyc/channel"
 	"github.com/gorpyc/rpyc/compat"
-	"github.com/gorpyc/rpyc/internal/wire"
 )
 
 // fuzzRoot is the service the fuzzed peer talks to.
@@ -29,7 +28,7 @@ func (r *fuzzRoot) Fail() error                           { return ValueError }
 func (r *fuzzRoot) Seq(n int) func(func(int) bool)        { return func(func(int) bool) {} }
 func (r *fuzzRoot) Variadic(parts ...string) []string     { return parts }
 
-func fuzzMessage(d compat.Dialect, msg wire.MsgType, seq int64, body any) []byte {
+func fuzzMessage(d compat.Dialect, msg compat.MsgType, seq int64, body any) []byte {
 	b, err := d.AppendMessage(nil, msg, seq, body)
 	if err != nil {
 		panic(err)
@@ -37,32 +36,32 @@ func fuzzMessage(d compat.Dialect, msg wire.MsgType, seq int64, body any) []byte
 	return b
 }
 
-func box(v any) brine.Tuple { return brine.Tuple{int64(wire.LabelValue), v} }
+func box(v any) brine.Tuple { return brine.Tuple{int64(compat.LabelValue), v} }
 
 // FuzzDispatch feeds one arbitrary message to a live connection (after GETROOT, so that the
 // root is exported as ("protocol.fuzzRoot", <class>, 1)) and checks that nothing panics and that
 // the connection either closed or still answers a PING.
 func FuzzDispatch(f *testing.F) {
 	rootRef := func(cid int64) brine.Tuple {
-		return brine.Tuple{int64(wire.LabelLocalRef), brine.Tuple{"protocol.fuzzRoot", cid, int64(1)}}
+		return brine.Tuple{int64(compat.LabelLocalRef), brine.Tuple{"protocol.fuzzRoot", cid, int64(1)}}
 	}
 	cid := classIDFor("protocol.fuzzRoot")
-	req := func(h wire.Handler, args ...any) []byte {
-		return fuzzMessage(compat.V5, wire.MsgRequest, 1, brine.Tuple{int64(h),
-			brine.Tuple{int64(wire.LabelTuple), brine.Tuple(args)}})
+	req := func(h compat.Handler, args ...any) []byte {
+		return fuzzMessage(compat.V5, compat.MsgRequest, 1, brine.Tuple{int64(h),
+			brine.Tuple{int64(compat.LabelTuple), brine.Tuple(args)}})
 	}
-	f.Add(req(wire.HandleCallAttr, rootRef(cid), box("add"), box(brine.Tuple{int64(1), int64(2)}), box(brine.Tuple{})))
-	f.Add(req(wire.HandleCallAttr, rootRef(cid), box("opts"), box(brine.Tuple{int64(3)}),
+	f.Add(req(compat.HandleCallAttr, rootRef(cid), box("add"), box(brine.Tuple{int64(1), int64(2)}), box(brine.Tuple{})))
+	f.Add(req(compat.HandleCallAttr, rootRef(cid), box("opts"), box(brine.Tuple{int64(3)}),
 		box(brine.Tuple{brine.Tuple{"scale", int64(2)}})))
-	f.Add(req(wire.HandleGetAttr, rootRef(cid), box("items")))
-	f.Add(req(wire.HandleCallAttr, rootRef(cid), box("variadic"), box(brine.Tuple{"a", "b"}), box(brine.Tuple{})))
-	f.Add(req(wire.HandleDel, rootRef(cid), box(int64(1))))
-	f.Add(req(wire.HandleInspect, box(brine.Tuple{"protocol.fuzzRoot", cid, int64(1)})))
-	f.Add(req(wire.HandleSetAttr, rootRef(cid), box("name"), box("x")))
-	f.Add(req(wire.HandleCmp, rootRef(cid), rootRef(cid), box("__eq__")))
-	f.Add(req(wire.HandleBuffIter, rootRef(cid), box(int64(10))))
-	f.Add(fuzzMessage(compat.V5, wire.MsgReply, 99, box(nil)))
-	f.Add(fuzzMessage(compat.V5, wire.MsgException, 0, int64(1)))
+	f.Add(req(compat.HandleGetAttr, rootRef(cid), box("items")))
+	f.Add(req(compat.HandleCallAttr, rootRef(cid), box("variadic"), box(brine.Tuple{"a", "b"}), box(brine.Tuple{})))
+	f.Add(req(compat.HandleDel, rootRef(cid), box(int64(1))))
+	f.Add(req(compat.HandleInspect, box(brine.Tuple{"protocol.fuzzRoot", cid, int64(1)})))
+	f.Add(req(compat.HandleSetAttr, rootRef(cid), box("name"), box("x")))
+	f.Add(req(compat.HandleCmp, rootRef(cid), rootRef(cid), box("__eq__")))
+	f.Add(req(compat.HandleBuffIter, rootRef(cid), box(int64(10))))
+	f.Add(fuzzMessage(compat.V5, compat.MsgReply, 99, box(nil)))
+	f.Add(fuzzMessage(compat.V5, compat.MsgException, 0, int64(1)))
 	f.Add([]byte{0x12, 0x51})
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		a, b := net.Pipe()
@@ -93,12 +92,12 @@ func FuzzDispatch(f *testing.F) {
 			}
 		}()
 		send := func(p []byte) bool { return peer.Send(p) == nil }
-		if !send(fuzzMessage(compat.V5, wire.MsgRequest, 0,
-			brine.Tuple{int64(wire.HandleGetRoot), box(brine.Tuple{})})) {
+		if !send(fuzzMessage(compat.V5, compat.MsgRequest, 0,
+			brine.Tuple{int64(compat.HandleGetRoot), box(brine.Tuple{})})) {
 			t.Fatal("GETROOT not sent")
 		}
 		send(payload)
-		ping := fuzzMessage(compat.V5, wire.MsgRequest, 1<<40, brine.Tuple{int64(wire.HandlePing), box(brine.Tuple{"alive"})})
+		ping := fuzzMessage(compat.V5, compat.MsgRequest, 1<<40, brine.Tuple{int64(compat.HandlePing), box(brine.Tuple{"alive"})})
 		if !send(ping) {
 			return // the connection closed on the fuzzed message: allowed
 		}
@@ -109,7 +108,7 @@ func FuzzDispatch(f *testing.F) {
 				if !ok {
 					return // closed: allowed
 				}
-				if msg, seq, _, err := compat.V5.ParseMessage(p); err == nil && msg == wire.MsgReply && seq == 1<<40 {
+				if msg, seq, _, err := compat.V5.ParseMessage(p); err == nil && msg == compat.MsgReply && seq == 1<<40 {
 					return // still serving
 				}
 			case <-deadline:

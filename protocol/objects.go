@@ -119,7 +119,7 @@ var (
 )
 
 // checkAttr applies the access policy to a name the peer asked for and returns the name of the
-// member to use (PROTOCOL.md 5.2, in Go terms: exported Go members are the "exposed" ones).
+// member to use (in Go terms: exported Go members are the "exposed" ones).
 func (c *Conn) checkAttr(name string, perm bool, permName string) (string, error) {
 	if !perm {
 		return "", fmt.Errorf("%w: cannot access %q (%s is off)", AttributeError, name, permName)

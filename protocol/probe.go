@@ -8,7 +8,6 @@ import (
 	"github.com/gorpyc/rpyc/brine"
 	"github.com/gorpyc/rpyc/channel"
 	"github.com/gorpyc/rpyc/compat"
-	"github.com/gorpyc/rpyc/internal/wire"
 )
 
 // ErrDialectMismatch means the peer does not speak the dialect that was tried. Its
@@ -45,8 +44,8 @@ const probeSeq = 1 << 62
 // The PING's answer arrives later and is dropped.
 func Probe(ch *channel.Channel, d compat.Dialect) (first []byte, err error) {
 	const token = "gorpyc dialect probe"
-	req, err := d.AppendMessage(nil, wire.MsgRequest, probeSeq,
-		brine.Tuple{int64(wire.HandlePing), brine.Tuple{int64(wire.LabelValue), brine.Tuple{token}}})
+	req, err := d.AppendMessage(nil, compat.MsgRequest, probeSeq,
+		brine.Tuple{int64(compat.HandlePing), brine.Tuple{int64(compat.LabelValue), brine.Tuple{token}}})
 	if err != nil {
 		return nil, err
 	}
@@ -72,9 +71,9 @@ func Probe(ch *channel.Channel, d compat.Dialect) (first []byte, err error) {
 		return nil, fmt.Errorf("%w: %w", ErrProtocol, err)
 	}
 	switch {
-	case msg == wire.MsgReply && seq == probeSeq && brine.Equal(body, brine.Tuple{int64(wire.LabelValue), token}):
+	case msg == compat.MsgReply && seq == probeSeq && brine.Equal(body, brine.Tuple{int64(compat.LabelValue), token}):
 		return nil, nil
-	case msg == wire.MsgRequest:
+	case msg == compat.MsgRequest:
 		return append([]byte(nil), payload...), nil // the peer speaks first, in our dialect
 	}
 	return nil, &ProbeError{Tried: d, Err: fmt.Errorf("unexpected answer %v %d", msg, seq)}

@@ -16,8 +16,8 @@ import (
 	"github.com/gorpyc/rpyc/netref"
 )
 
-// This file gives Go values the Python protocols a Python client expects from a native object
-// (PROTOCOL.md 5.5 and 5.6): a Go slice answers len(), indexing, slicing, iteration and `in`; a
+// This file gives Go values the Python protocols a Python client expects from a native object:
+// a Go slice answers len(), indexing, slicing, iteration and `in`; a
 // map also keys(), values(), items(), get() and dict(m); channels and iter.Seq are iterators;
 // io.Reader, io.Writer and io.Closer are read(), write() and close(); a type with Len() int has
 // len(). Each protocol is a set of dunder methods, listed by HANDLE_INSPECT so that the Python

@@ -9,7 +9,7 @@ import (
 	"sort"
 
 	"github.com/gorpyc/rpyc/brine"
-	"github.com/gorpyc/rpyc/internal/wire"
+	"github.com/gorpyc/rpyc/compat"
 	"github.com/gorpyc/rpyc/netref"
 )
 
@@ -24,12 +24,12 @@ func (VoidService) GetServiceAliases() brine.Tuple { return brine.Tuple{"VOID"} 
 
 // serve runs one incoming request against local objects. A panic in Go code becomes an exception
 // for this request only.
-func (c *Conn) serve(h wire.Handler, args brine.Tuple) (result any, err error) {
+func (c *Conn) serve(h compat.Handler, args brine.Tuple) (result any, err error) {
 	return c.serveCtx(c.ctx, h, args)
 }
 
 // serveCtx is serve with the context handed to user code.
-func (c *Conn) serveCtx(ctx context.Context, h wire.Handler, args brine.Tuple) (result any, err error) {
+func (c *Conn) serveCtx(ctx context.Context, h compat.Handler, args brine.Tuple) (result any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("rpyc: panic in handler", "handler", h, "panic", r)
@@ -43,17 +43,17 @@ func (c *Conn) serveCtx(ctx context.Context, h wire.Handler, args brine.Tuple) (
 		return nil
 	}
 	switch h {
-	case wire.HandlePing:
+	case compat.HandlePing:
 		if err := need(1, 1); err != nil {
 			return nil, err
 		}
 		return args[0], nil
-	case wire.HandleGetRoot:
+	case compat.HandleGetRoot:
 		if c.root == nil {
 			return VoidService{}, nil
 		}
 		return c.root, nil
-	case wire.HandleGetAttr:
+	case compat.HandleGetAttr:
 		if err := need(2, 2); err != nil {
 			return nil, err
 		}
@@ -66,7 +66,7 @@ func (c *Conn) serveCtx(ctx context.Context, h wire.Handler, args brine.Tuple) (
 			return nil, err
 		}
 		return c.getAttr(args[0], real)
-	case wire.HandleSetAttr:
+	case compat.HandleSetAttr:
 		if err := need(3, 3); err != nil {
 			return nil, err
 		}
@@ -79,7 +79,7 @@ func (c *Conn) serveCtx(ctx context.Context, h wire.Handler, args brine.Tuple) (
 			return nil, err
 		}
 		return nil, c.setAttr(args[0], real, args[2])
-	case wire.HandleDelAttr:
+	case compat.HandleDelAttr:
 		if err := need(2, 2); err != nil {
 			return nil, err
 		}
@@ -91,7 +91,7 @@ func (c *Conn) serveCtx(ctx context.Context, h wire.Handler, args brine.Tuple) (
 			return nil, err
 		}
 		return nil, fmt.Errorf("%w: Go objects cannot delete attribute %q", AttributeError, name)
-	case wire.HandleCall:
+	case compat.HandleCall:
 		if err := need(1, 3); err != nil {
 			return nil, err
 		}
@@ -100,7 +100,7 @@ func (c *Conn) serveCtx(ctx context.Context, h wire.Handler, args brine.Tuple) (
 			return nil, err
 		}
 		return c.call(ctx, args[0], pos, kw)
-	case wire.HandleCallAttr:
+	case compat.HandleCallAttr:
 		if err := need(2, 4); err != nil {
 			return nil, err
 		}
@@ -121,22 +121,22 @@ func (c *Conn) serveCtx(ctx context.Context, h wire.Handler, args brine.Tuple) (
 			return nil, err
 		}
 		return c.call(ctx, fn, pos, kw)
-	case wire.HandleStr:
+	case compat.HandleStr:
 		if err := need(1, 1); err != nil {
 			return nil, err
 		}
 		return strOf(args[0]), nil
-	case wire.HandleRepr:
+	case compat.HandleRepr:
 		if err := need(1, 1); err != nil {
 			return nil, err
 		}
 		return reprOf(args[0]), nil
-	case wire.HandleHash:
+	case compat.HandleHash:
 		if err := need(1, 1); err != nil {
 			return nil, err
 		}
 		return hashOf(args[0]), nil
-	case wire.HandleDir:
+	case compat.HandleDir:
 		if err := need(1, 1); err != nil {
 			return nil, err
 		}
@@ -149,7 +149,7 @@ func (c *Conn) serveCtx(ctx context.Context, h wire.Handler, args brine.Tuple) (
 			t[i] = n
 		}
 		return t, nil
-	case wire.HandleCmp:
+	case compat.HandleCmp:
 		if err := need(2, 3); err != nil {
 			return nil, err
 		}
@@ -158,7 +158,7 @@ func (c *Conn) serveCtx(ctx context.Context, h wire.Handler, args brine.Tuple) (
 			op, _ = args[2].(string)
 		}
 		return cmpOf(args[0], args[1], op), nil
-	case wire.HandleInspect:
+	case compat.HandleInspect:
 		if err := need(1, 1); err != nil {
 			return nil, err
 		}
@@ -167,12 +167,12 @@ func (c *Conn) serveCtx(ctx context.Context, h wire.Handler, args brine.Tuple) (
 			return nil, err
 		}
 		return inspectOf(obj), nil
-	case wire.HandlePickle:
+	case compat.HandlePickle:
 		if !c.cfg.AllowPickle {
 			return nil, fmt.Errorf("%w: pickling is disabled", ValueError)
 		}
 		return nil, fmt.Errorf("%w: Go objects cannot be pickled", TypeError)
-	case wire.HandleBuffIter:
+	case compat.HandleBuffIter:
 		if err := need(2, 2); err != nil {
 			return nil, err
 		}
@@ -184,9 +184,9 @@ func (c *Conn) serveCtx(ctx context.Context, h wire.Handler, args brine.Tuple) (
 			return it.take(int(min(n, 100000))), nil
 		}
 		return nil, fmt.Errorf("%w: %s object is not an iterator", TypeError, namePack(args[0]))
-	case wire.HandleOldSlicing:
+	case compat.HandleOldSlicing:
 		return nil, fmt.Errorf("%w: %v is not supported by Go objects", TypeError, h)
-	case wire.HandleCtxExit:
+	case compat.HandleCtxExit:
 		if err := need(1, 2); err != nil {
 			return nil, err
 		}
@@ -198,7 +198,7 @@ func (c *Conn) serveCtx(ctx context.Context, h wire.Handler, args brine.Tuple) (
 			return false, cm.Close()
 		}
 		return nil, fmt.Errorf("%w: %s object is not a context manager", AttributeError, namePack(args[0]))
-	case wire.HandleInstanceCheck:
+	case compat.HandleInstanceCheck:
 		return false, nil
 	}
 	return nil, fmt.Errorf("%w: %d", KeyError, int(h))

@@ -9,7 +9,7 @@ import (
 	"github.com/gorpyc/rpyc/brine"
 )
 
-// Golden datagrams captured from rpyc 5.3.0 (PROTOCOL.md section 9.3; the same bytes in 6.0.1).
+// Golden datagrams captured from rpyc 5.3.0 (the same bytes in 6.0.1).
 const (
 	goldenRegister   = "12 080d52505943 080e085245474953544552 11 11 080c464f4f 080c424152 1605 3138383132" // ('RPYC','REGISTER',(('FOO','BAR'),18812))
 	goldenOK         = "080b4f4b"                                                                           // 'OK'

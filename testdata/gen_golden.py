@@ -105,7 +105,7 @@ def value_cases():
     add("frozenset_tuples", frozenset({(1, 2)}))
     add("frozenset_300", frozenset(range(300)))
     add("frozenset_nested", frozenset({frozenset(), frozenset({1})}) if False else frozenset({frozenset({1})}))
-    # protocol-shaped values (section 3 and 4 of PROTOCOL.md)
+    # protocol-shaped values: message envelopes and boxes
     add("msg_v5_getroot", (1, 0, (3, (1, ()))))
     add("msg_v6_getroot_body", (0, (3, (1, ()))))
     add("msg_remote_ref", (2, 0, (4, ("svc.MyService", 608496832, 140207253238928))))

@@ -1,6 +1,7 @@
-// Package wire holds RPyC's protocol constants and the id_pack type, shared by the protocol,
-// netref and compat packages (which re-export them). Names follow rpyc's consts.py.
-package wire
+// This file holds RPyC's protocol vocabulary (names follow rpyc's consts.py): message types,
+// request handlers, box labels and the id_pack.
+
+package compat
 
 import (
 	"errors"
