@@ -7,8 +7,8 @@ import (
 	"strings"
 
 	"github.com/gorpyc/rpyc/brine"
-	"github.com/gorpyc/rpyc/internal/pickle"
 	"github.com/gorpyc/rpyc/compat"
+	"github.com/gorpyc/rpyc/internal/pickle"
 	"github.com/gorpyc/rpyc/netref"
 	"github.com/gorpyc/rpyc/protocol"
 )
