@@ -60,50 +60,62 @@ const DefaultPort = 18812
 type Option func(*options)
 
 type options struct {
-	cfg         protocol.Config
+	base        *protocol.Config         // WithConfig's configuration, if given
+	set         []func(*protocol.Config) // the other options' settings, in order
 	service     any
 	dialer      net.Dialer
 	tls         *tls.Config
-	probeOrder  []compat.Dialect
 	dialTimeout time.Duration
+	cfg         protocol.Config // the result: base, then every setting
 }
 
 func buildOptions(opts []Option) options {
-	o := options{cfg: protocol.DefaultConfig(), dialTimeout: 3 * time.Second,
-		probeOrder: []compat.Dialect{compat.V5, compat.V6}}
+	o := options{dialTimeout: 3 * time.Second}
 	for _, opt := range opts {
 		opt(&o)
 	}
+	o.cfg = protocol.DefaultConfig()
+	if o.base != nil {
+		o.cfg = *o.base
+	}
+	for _, set := range o.set {
+		set(&o.cfg)
+	}
 	return o
+}
+
+// setting is an Option that changes one field of the configuration.
+func setting(fn func(*protocol.Config)) Option {
+	return func(o *options) { o.set = append(o.set, fn) }
 }
 
 // WithService serves root to the peer (callbacks, on-connect calls from the server). The
 // default is a VoidService, like Python's rpyc.connect.
 func WithService(root any) Option { return func(o *options) { o.service = root } }
 
-// WithConfig replaces the protocol configuration (start from protocol.DefaultConfig()).
+// WithConfig sets the protocol configuration the other options start from (begin with
+// protocol.DefaultConfig()). Wherever it stands among the options, the others (WithDialect,
+// WithRequestTimeout, WithLogger) apply on top of it.
 func WithConfig(cfg protocol.Config) Option {
-	return func(o *options) {
-		d := o.cfg.Dialect
-		o.cfg = cfg
-		if cfg.Dialect == compat.Auto {
-			o.cfg.Dialect = d
-		}
-	}
+	return func(o *options) { o.base = &cfg }
 }
 
 // WithDialect sets the server's dialect (compat.V5 for rpyc 4.1-5.3, compat.V6 for 6.x) and
 // skips the probe.
-func WithDialect(d compat.Dialect) Option { return func(o *options) { o.cfg.Dialect = d } }
+func WithDialect(d compat.Dialect) Option {
+	return setting(func(c *protocol.Config) { c.Dialect = d })
+}
 
 // WithRequestTimeout sets sync_request_timeout: how long a request whose context has no
 // deadline may wait (30 s by default; 0 waits for the context alone).
 func WithRequestTimeout(d time.Duration) Option {
-	return func(o *options) { o.cfg.SyncRequestTimeout = d }
+	return setting(func(c *protocol.Config) { c.SyncRequestTimeout = d })
 }
 
-// WithLogger sets the logger (slog.Default() otherwise).
-func WithLogger(l *slog.Logger) Option { return func(o *options) { o.cfg.Logger = l } }
+// WithLogger sets the logger. Without it the connection logs nothing.
+func WithLogger(l *slog.Logger) Option {
+	return setting(func(c *protocol.Config) { c.Logger = l })
+}
 
 // WithDialTimeout bounds each TCP connect attempt (3 s by default, as Python's).
 func WithDialTimeout(d time.Duration) Option { return func(o *options) { o.dialTimeout = d } }
@@ -121,52 +133,47 @@ func WithTLS(cfg *tls.Config) Option { return func(o *options) { o.tls = cfg } }
 // envelope; a 6.x server answers in its own envelope and closes, and Connect redials with v6.
 // The probe costs one round trip on every connect, plus one extra TCP connect against a 6.x
 // server; WithDialect avoids both.
+//
+// Every step is bounded: each TCP connect by WithDialTimeout (3 s), the TLS handshake and the
+// probe by ctx or, when ctx has no deadline, by the request timeout (WithRequestTimeout, 30 s).
 func Connect(ctx context.Context, address string, opts ...Option) (*Conn, error) {
 	o := buildOptions(opts)
-	if o.cfg.Dialect != compat.Auto {
-		rwc, err := o.dial(ctx, address)
-		if err != nil {
-			return nil, err
-		}
-		return o.start(rwc), nil
+	ctx, cancel := o.bound(ctx)
+	defer cancel()
+	conn, err := o.connect(ctx, address)
+	if err == nil {
+		return conn, nil
 	}
-	var lastErr error
-	order := o.probeOrder
-	for i := 0; i < len(order); i++ {
-		d := order[i]
-		rwc, err := o.dial(ctx, address)
-		if err != nil {
-			return nil, err
+	var pe *protocol.ProbeError
+	if errors.As(err, &pe) && pe.Peer != pe.Tried {
+		// The peer told us its dialect: use it, without another probe. If it closed without a
+		// word, probe the other dialect.
+		var opts []protocol.Option
+		o.cfg.Dialect = pe.Peer
+		if pe.Peer == compat.Auto {
+			opts = append(opts, protocol.WithProbeDialect(compat.V6))
 		}
-		ch := channel.New(rwc, o.cfg.Channel)
-		stop := context.AfterFunc(ctx, func() { _ = ch.Close() })
-		first, err := protocol.Probe(ch, d)
-		stop()
-		if err == nil {
-			o.cfg.Dialect = d
-			o.cfg.Unread = first
-			return o.startChannel(ch, rwc), nil
-		}
-		_ = ch.Close()
-		if ctx.Err() != nil {
-			return nil, fmt.Errorf("rpyc: connect %s: %w", address, context.Cause(ctx))
-		}
-		lastErr = err
-		var pe *protocol.ProbeError
-		if !errors.As(err, &pe) {
-			return nil, fmt.Errorf("rpyc: connect %s: %w", address, err)
-		}
-		if pe.Peer != compat.Auto && pe.Peer != d {
-			// The peer told us its dialect: use it next, without another probe.
-			o.cfg.Dialect = pe.Peer
-			rwc, err := o.dial(ctx, address)
-			if err != nil {
-				return nil, err
-			}
-			return o.start(rwc), nil
+		if conn, err = o.connect(ctx, address, opts...); err == nil {
+			return conn, nil
 		}
 	}
-	return nil, fmt.Errorf("rpyc: connect %s: no dialect worked: %w", address, lastErr)
+	return nil, fmt.Errorf("rpyc: connect %s: %w", address, err)
+}
+
+// bound gives ctx the request timeout as a deadline if it has none.
+func (o *options) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok || o.cfg.SyncRequestTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, o.cfg.SyncRequestTimeout)
+}
+
+func (o *options) connect(ctx context.Context, address string, opts ...protocol.Option) (*Conn, error) {
+	rwc, err := o.dial(ctx, address)
+	if err != nil {
+		return nil, err
+	}
+	return o.start(ctx, rwc, opts...)
 }
 
 func (o *options) dial(ctx context.Context, address string) (io.ReadWriteCloser, error) {
@@ -174,7 +181,7 @@ func (o *options) dial(ctx context.Context, address string) (io.ReadWriteCloser,
 	d.Timeout = o.dialTimeout
 	c, err := d.DialContext(ctx, "tcp", address)
 	if err != nil {
-		return nil, fmt.Errorf("rpyc: connect: %w", err)
+		return nil, err
 	}
 	if tc, ok := c.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
@@ -188,40 +195,32 @@ func (o *options) dial(ctx context.Context, address string) (io.ReadWriteCloser,
 		tc := tls.Client(c, cfg)
 		if err := tc.HandshakeContext(ctx); err != nil {
 			c.Close()
-			return nil, fmt.Errorf("rpyc: TLS handshake with %s: %w", address, err)
+			return nil, fmt.Errorf("TLS handshake: %w", err)
 		}
 		return tc, nil
 	}
 	return c, nil
 }
 
-func (o *options) start(rwc io.ReadWriteCloser) *Conn {
-	return o.startChannel(channel.New(rwc, o.cfg.Channel), rwc)
-}
-
-func (o *options) startChannel(ch *channel.Channel, rwc io.ReadWriteCloser) *Conn {
+func (o *options) start(ctx context.Context, rwc io.ReadWriteCloser, opts ...protocol.Option) (*Conn, error) {
+	cfg := o.cfg
 	if c, ok := rwc.(net.Conn); ok {
-		o.cfg.Endpoints = [2]net.Addr{c.LocalAddr(), c.RemoteAddr()}
+		cfg.Endpoints = [2]net.Addr{c.LocalAddr(), c.RemoteAddr()}
 	}
-	return protocol.New(ch, o.service, o.cfg)
+	return protocol.NewClient(ctx, channel.New(rwc, cfg.Channel), o.service, cfg, opts...)
 }
 
 // ConnectStream runs an RPyC connection over an existing stream (a pipe, a unix socket, an SSH
-// channel). The connection owns rwc. Without WithDialect the dialect is probed once; a mismatch
-// cannot be retried on the same stream and returns an error naming the peer's dialect.
+// channel). The connection owns rwc. Without WithDialect the dialect is probed once (bounded
+// like Connect's); a mismatch cannot be retried on the same stream and returns an error naming
+// the peer's dialect.
 func ConnectStream(ctx context.Context, rwc io.ReadWriteCloser, opts ...Option) (*Conn, error) {
 	o := buildOptions(opts)
-	ch := channel.New(rwc, o.cfg.Channel)
-	if o.cfg.Dialect == compat.Auto {
-		stop := context.AfterFunc(ctx, func() { _ = ch.Close() })
-		first, err := protocol.Probe(ch, o.probeOrder[0])
-		stop()
-		if err != nil {
-			_ = ch.Close()
-			return nil, fmt.Errorf("rpyc: dialect probe: %w (use WithDialect)", err)
-		}
-		o.cfg.Dialect = o.probeOrder[0]
-		o.cfg.Unread = first
+	ctx, cancel := o.bound(ctx)
+	defer cancel()
+	conn, err := o.start(ctx, rwc)
+	if err != nil {
+		return nil, fmt.Errorf("rpyc: dialect probe: %w (use WithDialect)", err)
 	}
-	return o.startChannel(ch, rwc), nil
+	return conn, nil
 }

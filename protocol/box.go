@@ -316,7 +316,7 @@ func (c *Conn) handleDel(boxedArgs any) error {
 	}
 	c.mu.Unlock()
 	if r, ok := e.obj.(Releaser); ok && removed {
-		r.RPyCRelease()
+		c.work(r.RPyCRelease) // user code: never in the reader
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ type Config struct {
 	ConnID      string       // connid: a label for logs; "" means "conn<N>"
 	Credentials any          // credentials: set by a server's authenticator
 	Endpoints   [2]net.Addr  // endpoints: (local, remote), set by servers
-	Logger      *slog.Logger // logger: nil means slog.Default()
+	Logger      *slog.Logger // logger: nil discards (a library stays quiet unless configured)
 
 	// SyncRequestTimeout bounds a synchronous request whose context has no deadline
 	// (sync_request_timeout, 30 s). Zero or negative waits for the context alone.
@@ -61,12 +61,12 @@ type Config struct {
 	// ServiceAliases are the local service's names, answered to get_service_name and
 	// get_service_aliases; empty means derived from the root's type (see ServiceAliases).
 	ServiceAliases []string
-	// Unread is a message already read from the channel (Probe's first) that the connection
-	// processes before reading more.
-	Unread []byte
-	// Executor runs each incoming request's handler; nil means a new goroutine per request.
-	// Servers use it for a shared worker pool. It must not block indefinitely.
-	Executor func(fn func())
+	// CloseGrace is how long Close (or the end of the connection, when the peer closed it)
+	// waits for the peer's requests still running user code on this side before OnDisconnect
+	// runs and Close returns. Their context is canceled at once either way. The default, 0, is
+	// Python's behaviour: close() waits for nobody. A handler that calls Close waits the grace
+	// period for itself.
+	CloseGrace time.Duration
 }
 
 // DefaultSyncRequestTimeout is Python's default sync_request_timeout.

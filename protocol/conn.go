@@ -24,28 +24,25 @@ var connCounter atomic.Int64
 // Conn is one RPyC connection. It is symmetric, like Python's Connection: it sends requests to
 // the peer and serves the peer's requests on its local root object, over the same channel.
 //
-// One goroutine at a time reads the connection. Like a Python server's thread, it answers the
-// peer's requests itself (no goroutine switch per request); but as soon as a handler sends a
-// request on the connection (a callback into the peer) or runs longer than 20 ms, the reading
-// role moves to a new goroutine, and the old one finishes the handler and exits. So a handler that
-// calls back into the peer, and a peer that calls back while serving one of ours, cannot
-// deadlock, and one slow handler does not hold up the others. With Config.Executor (a server's
-// worker pool) requests run on the executor instead. Replies are matched to requests by sequence
-// number; a reply nobody waits for any more is dropped.
-//
-// A Conn is safe for concurrent use. Close releases every goroutine it started.
+// The goroutines of a Conn, and the lock order, are described in the package documentation.
+// A Conn is safe for concurrent use. Close may be called from any goroutine, including from
+// inside a handler, a callback, OnConnect or OnDisconnect.
 type Conn struct {
-	cfg     Config
-	ch      *channel.Channel
-	log     *slog.Logger
-	id      string
+	cfg  Config
+	ch   *channel.Channel
+	log  *slog.Logger
+	id   string
+	root any // local root object (the service)
+	exec func(fn func())
+
 	dialect atomic.Uint32 // compat.Dialect; Auto until detected
-	dmu     sync.Mutex    // serialises detection with the first send
-	root    any           // local root object (the service)
+	dmu     sync.Mutex    // serialises dialect detection (reader) with the first send
 
 	seq atomic.Int64 // next request sequence number
 
-	mu         sync.Mutex // guards the fields below
+	// mu guards the object tables and the pending requests. It is a leaf: no other lock is
+	// taken, no I/O is done and no user code runs while it is held.
+	mu         sync.Mutex
 	pending    map[int64]*netref.AsyncResult
 	locals     map[compat.IDPack]*localEntry
 	byIdentity map[identity]compat.IDPack
@@ -55,22 +52,31 @@ type Conn struct {
 	remoteRoot *netref.Ref
 	rootID     compat.IDPack // the peer's root, valid once remoteRoot is set; never released
 
+	// hmu guards the hook state and the wait for running handlers. A leaf, like mu.
+	hmu          sync.Mutex
+	connected    bool          // OnConnect returned
+	ended        bool          // the connection ended: OnDisconnect is due once connected
+	disconnected bool          // OnDisconnect has been started
+	idle         chan struct{} // closed when inflight drops to 0; nil while nobody waits
+
+	// delMu guards the queue of HANDLE_DELs to send. A leaf.
+	delMu      sync.Mutex
+	dels       []pendingDel
+	delRunning chan struct{} // non-nil while the flusher runs; closed when it exits
+	delClosed  bool
+
 	ctx          context.Context // canceled when the connection closes; handlers run under it
 	cancel       context.CancelCauseFunc
 	closeOnce    sync.Once
 	shutdownOnce sync.Once
-	closeErr     error
-	done         chan struct{} // closed when the connection is closed and every goroutine ended
-	readerDone   chan struct{}
-	unread       []byte                      // Config.Unread, consumed by the first reader
-	ready        chan struct{}               // closed once the root's OnConnect returned
-	tasks        chan func()                 // hands requests to idle handler goroutines
-	inlineTok    atomic.Pointer[readerToken] // the handler running inline in the reader, if any
+	closeErr     error         // the transport's close error; written once, in shutdown
+	readerDone   chan struct{} // closed when the reader returned
+	done         chan struct{} // closed when every goroutine of the connection ended
+	ready        chan struct{} // closed once the root's OnConnect returned
+	unread       []byte        // the probe's unread first message, consumed by the reader
+	tasks        chan func()   // hands requests to idle handler goroutines
 	workers      sync.WaitGroup
-	wgMu         sync.Mutex // guards handlers.Add against Close's Wait
-	draining     bool
-	handlers     sync.WaitGroup
-	inflight     atomic.Int64
+	inflight     atomic.Int64 // the peer's requests running user code on this side
 }
 
 type localEntry struct {
@@ -78,12 +84,24 @@ type localEntry struct {
 	extra int64 // references handed out beyond the first
 }
 
-// New starts a connection over ch, serving root (the local service object; nil serves nothing
-// but PING and the protocol's own bookkeeping). Use [DefaultConfig] as the starting point for
-// cfg. The connection owns ch and closes it on Close.
-func New(ch *channel.Channel, root any, cfg Config) *Conn {
+type pendingDel struct {
+	id    compat.IDPack
+	count int64
+}
+
+// New starts a connection over ch, serving root (the local service object; nil serves a
+// VoidService). Use [DefaultConfig] as the starting point for cfg. The connection owns ch and
+// closes it on Close.
+//
+// If root implements [ConnectHook], New calls OnConnect before it returns; the peer's requests
+// are read meanwhile (OnConnect may call the peer) but none is served before OnConnect returns.
+func New(ch *channel.Channel, root any, cfg Config, opts ...Option) *Conn {
+	return newConn(ch, root, cfg, nil, opts)
+}
+
+func newConn(ch *channel.Channel, root any, cfg Config, unread []byte, opts []Option) *Conn {
 	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+		cfg.Logger = discardLogger
 	}
 	if cfg.ConnID == "" {
 		cfg.ConnID = fmt.Sprintf("conn%d", connCounter.Add(1))
@@ -108,22 +126,53 @@ func New(ch *channel.Channel, root any, cfg Config) *Conn {
 		classIDs:   make(map[string]int64),
 		ctx:        ctx,
 		cancel:     cancel,
-		done:       make(chan struct{}),
 		readerDone: make(chan struct{}),
+		done:       make(chan struct{}),
+		ready:      make(chan struct{}),
+		tasks:      make(chan func()),
+		unread:     unread,
 	}
+	var o connOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	c.exec = o.exec
 	c.dialect.Store(uint32(cfg.Dialect))
-	c.unread, c.cfg.Unread = cfg.Unread, nil
-	c.ready = make(chan struct{})
-	c.tasks = make(chan func())
 	go c.readLoop()
-	// Like Python's on_connect: it may call the peer (replies are read meanwhile), and no request
-	// of the peer is served before it returns.
 	if h, ok := root.(ConnectHook); ok {
 		h.OnConnect(c)
 	}
+	c.hmu.Lock()
+	c.connected = true
+	due := c.ended && !c.disconnected
+	c.disconnected = c.disconnected || due
+	c.hmu.Unlock()
 	close(c.ready)
+	if due {
+		// The connection ended while OnConnect ran: OnDisconnect follows it, exactly once.
+		c.runOnDisconnect()
+	}
 	return c
 }
+
+// Option configures what the code creating a connection (a server, a client helper) provides
+// beyond the user's Config.
+type Option func(*connOptions)
+
+type connOptions struct {
+	exec  func(fn func())
+	probe compat.Dialect
+}
+
+// WithExecutor runs the handlers of the peer's requests through exec (a server's worker pool)
+// instead of the connection's own goroutines. exec must not block indefinitely; the connection
+// waits for it on one of its handler goroutines, never on the reader.
+func WithExecutor(exec func(fn func())) Option { return func(o *connOptions) { o.exec = exec } }
+
+// WithProbeDialect makes [NewClient] probe with dialect d instead of compat.V5.
+func WithProbeDialect(d compat.Dialect) Option { return func(o *connOptions) { o.probe = d } }
+
+var discardLogger = slog.New(slog.DiscardHandler)
 
 // Dialect returns the connection's message envelope (compat.Auto until the peer's first message
 // decided it, on a serving connection).
@@ -138,8 +187,8 @@ func (c *Conn) ID() string { return c.id }
 // LocalRoot returns the local root object served to the peer.
 func (c *Conn) LocalRoot() any { return c.root }
 
-// Done returns a channel that is closed when the connection has closed and all its goroutines
-// have ended.
+// Done returns a channel that is closed when the connection has closed and all its goroutines,
+// including handlers still running user code when it closed, have ended.
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
 // Context returns a context canceled when the connection closes; context.Cause tells why.
@@ -156,10 +205,21 @@ func (c *Conn) Err() error {
 	return context.Cause(c.ctx)
 }
 
-// Close sends HANDLE_CLOSE to the peer, closes the transport, fails every pending request with
-// ErrClosed and waits for the connection's goroutines (including running handlers, whose
-// context is canceled) to end. It is idempotent; it returns the transport's close error unless
-// Config.CloseCatchall is set.
+// Inflight returns how many of the peer's requests are running user code on this side.
+func (c *Conn) Inflight() int64 { return c.inflight.Load() }
+
+// closeWriteTimeout bounds the write of HANDLE_CLOSE in Close, for a peer that stopped reading.
+const closeWriteTimeout = time.Second
+
+// Close ends the connection, as Python's close() does: it sends HANDLE_CLOSE (unless the peer
+// closed first), closes the transport and fails every pending request with ErrClosed. It waits
+// for the reader goroutine, then up to Config.CloseGrace for the peer's requests still running
+// user code on this side (their context is canceled), then runs the root's OnDisconnect (once,
+// and only after OnConnect returned) and returns. Close never waits on user code beyond the
+// grace period, so it returns at once from anywhere, including inside a handler or a callback;
+// [Conn.Done] reports when the last handler has returned too.
+//
+// Close is idempotent; it returns the transport's close error unless Config.CloseCatchall is set.
 func (c *Conn) Close() error {
 	c.closeOnce.Do(func() {
 		if c.cfg.BeforeClosed != nil && c.ctx.Err() == nil {
@@ -167,21 +227,15 @@ func (c *Conn) Close() error {
 		}
 		if c.ctx.Err() == nil && c.Dialect() != compat.Auto {
 			// Python never replies to CLOSE; a 6.x peer waits for our EOF, which follows at once.
+			stop := time.AfterFunc(closeWriteTimeout, func() { _ = c.ch.Close() })
 			_ = c.send(compat.MsgRequest, c.seq.Add(1)-1, brine.Tuple{int64(compat.HandleClose), brine.Tuple{int64(compat.LabelValue), brine.Tuple{}}})
+			stop.Stop()
 		}
 		c.shutdown(ErrClosed)
-		<-c.readerDone
-		c.wgMu.Lock()
-		c.draining = true
-		c.wgMu.Unlock()
-		c.handlers.Wait()
-		c.workers.Wait()
-		if h, ok := c.root.(DisconnectHook); ok {
-			h.OnDisconnect(c)
-		}
-		close(c.done)
 	})
-	<-c.done
+	<-c.readerDone
+	c.waitIdle(c.cfg.CloseGrace)
+	c.end()
 	if c.cfg.CloseCatchall {
 		return nil
 	}
@@ -189,44 +243,91 @@ func (c *Conn) Close() error {
 }
 
 // shutdown marks the connection closed, closes the transport and fails pending requests. It
-// does not wait: the reader calls it too.
+// never blocks on the network or on user code.
 func (c *Conn) shutdown(cause error) {
-	c.shutdownOnce.Do(func() { c.doShutdown(cause) })
-}
-
-func (c *Conn) doShutdown(cause error) {
-	c.cancel(cause)
-	if err := c.ch.Close(); err != nil && !errors.Is(err, channel.ErrClosed) {
-		c.closeErr = err
-	}
-	c.mu.Lock()
-	pending := c.pending
-	locals := c.locals
-	c.pending = map[int64]*netref.AsyncResult{}
-	c.locals = map[compat.IDPack]*localEntry{}
-	c.byIdentity = map[identity]compat.IDPack{}
-	c.mu.Unlock()
-	for _, p := range pending {
-		p.Resolve(nil, cause)
-	}
-	for _, e := range locals {
-		if r, ok := e.obj.(Releaser); ok {
-			r.RPyCRelease()
+	c.shutdownOnce.Do(func() {
+		c.cancel(cause)
+		if err := c.ch.Close(); err != nil && !errors.Is(err, channel.ErrClosed) {
+			c.closeErr = err
 		}
-	}
-	c.log.Debug("rpyc: connection closed", "cause", cause)
+		c.mu.Lock()
+		pending := c.pending
+		c.pending = map[int64]*netref.AsyncResult{}
+		c.mu.Unlock()
+		for _, p := range pending {
+			p.Resolve(nil, cause)
+		}
+		c.log.Debug("rpyc: connection closed", "cause", cause)
+	})
 }
 
-// readLoop receives and dispatches every message until the connection ends.
+// end records that the connection ended and runs OnDisconnect if it is due: exactly once, and
+// only after OnConnect returned (New runs it otherwise).
+func (c *Conn) end() {
+	c.hmu.Lock()
+	c.ended = true
+	due := c.connected && !c.disconnected
+	c.disconnected = c.disconnected || due
+	c.hmu.Unlock()
+	if due {
+		c.runOnDisconnect()
+	}
+}
+
+func (c *Conn) runOnDisconnect() {
+	if h, ok := c.root.(DisconnectHook); ok {
+		defer func() {
+			if r := recover(); r != nil {
+				c.log.Error("rpyc: panic in OnDisconnect", "panic", r)
+			}
+		}()
+		h.OnDisconnect(c)
+	}
+}
+
+// waitIdle waits up to d for the peer's requests running on this side to return.
+func (c *Conn) waitIdle(d time.Duration) {
+	if d <= 0 {
+		return
+	}
+	c.hmu.Lock()
+	if c.inflight.Load() == 0 {
+		c.hmu.Unlock()
+		return
+	}
+	if c.idle == nil {
+		c.idle = make(chan struct{})
+	}
+	idle := c.idle
+	c.hmu.Unlock()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-idle:
+	case <-t.C:
+	}
+}
+
+// requestDone ends the accounting of one request started with startRequest.
+func (c *Conn) requestDone() {
+	if c.inflight.Add(-1) == 0 {
+		c.hmu.Lock()
+		if c.idle != nil {
+			close(c.idle)
+			c.idle = nil
+		}
+		c.hmu.Unlock()
+	}
+}
+
+// readLoop is the reader goroutine: it receives and dispatches every message until the
+// connection ends, then finishes the connection.
 func (c *Conn) readLoop() {
+	defer c.finish()
 	if first := c.unread; first != nil {
-		c.unread = nil // only the first reader sees it (later readers start after this write)
-		if err := c.dispatch(first); err != nil && err != errHandedOff {
-			c.shutdown(fmt.Errorf("%w: %w", ErrClosed, err))
-			close(c.readerDone)
-			go c.Close()
-			return
-		} else if err == errHandedOff {
+		c.unread = nil
+		if err := c.dispatch(first); err != nil {
+			c.protocolError(err)
 			return
 		}
 	}
@@ -241,65 +342,51 @@ func (c *Conn) readLoop() {
 					c.shutdown(fmt.Errorf("%w: %w", ErrClosed, err))
 				}
 			}
-			close(c.readerDone)
-			// When a Close is not the cause, run the close so Done fires.
-			go c.Close()
 			return
 		}
 		if err := c.dispatch(payload); err != nil {
-			if err == errHandedOff {
-				return // another goroutine reads now; this one has finished a handler
-			}
-			c.log.Warn("rpyc: closing connection after protocol error", "err", err)
-			// Pending and later requests fail with an error matching both ErrClosed (the
-			// connection is gone, as ErrClosed promises) and the cause (ErrProtocol).
-			c.shutdown(fmt.Errorf("%w: %w", ErrClosed, err))
-			close(c.readerDone)
-			go c.Close()
+			c.protocolError(err)
 			return
+		}
+		if c.ctx.Err() != nil {
+			return // HANDLE_CLOSE, or Close meanwhile
 		}
 	}
 }
 
-// errHandedOff tells readLoop that the reading role moved to another goroutine.
-var errHandedOff = errors.New("rpyc: reader handed off")
-
-// handoffDelay is how long a handler may run inline in the reader before another goroutine
-// takes over reading, so that a slow handler does not hold up the connection's other requests
-// for long. (A handler that sends a request on the connection hands off at once: its reply needs
-// a reader.) The delay is long enough that stopped timers never wake an idle netpoller per call.
-const handoffDelay = 20 * time.Millisecond
-
-// readerToken marks a handler running inline in the reader: 0 running, 1 finished (the
-// goroutine goes on reading), 2 handed off (a new reader was started; this goroutine exits after
-// the handler).
-type readerToken struct {
-	conn  *Conn
-	state atomic.Int32
+func (c *Conn) protocolError(err error) {
+	c.log.Warn("rpyc: closing connection after protocol error", "err", err)
+	// Pending and later requests fail with an error matching both ErrClosed (the connection is
+	// gone, as ErrClosed promises) and the cause (ErrProtocol).
+	c.shutdown(fmt.Errorf("%w: %w", ErrClosed, err))
 }
 
-// handOff starts a new reader if the handler holding tok is still running inline.
-func (tok *readerToken) handOff() {
-	if tok.state.CompareAndSwap(0, 2) {
-		go tok.conn.readLoop()
+// finish runs in the reader goroutine once it stopped reading: it gives running handlers the
+// grace period, runs OnDisconnect, waits for every handler goroutine and the DEL flusher, runs
+// the Releaser hooks of objects still exported, and closes Done.
+func (c *Conn) finish() {
+	close(c.readerDone)
+	c.waitIdle(c.cfg.CloseGrace)
+	c.end()
+	c.workers.Wait() // only the reader starts workers, so no Add races with this Wait
+	c.delMu.Lock()
+	c.delClosed = true
+	flusher := c.delRunning
+	c.delMu.Unlock()
+	if flusher != nil {
+		<-flusher
 	}
-}
-
-// runInline runs a request in the reader goroutine. It reports whether this goroutine must stop
-// reading because the reading role was handed off meanwhile.
-func (c *Conn) runInline(seq int64, handler compat.Handler, args brine.Tuple) (handedOff bool) {
-	tok := &readerToken{conn: c}
-	c.inlineTok.Store(tok)
-	timer := time.AfterFunc(handoffDelay, tok.handOff)
-	v, err := c.serveCtx(c.ctx, handler, args)
-	timer.Stop()
-	c.inlineTok.CompareAndSwap(tok, nil)
-	if tok.state.CompareAndSwap(0, 1) {
-		c.replyFromReader(seq, v, err)
-		return false
+	c.mu.Lock()
+	locals := c.locals
+	c.locals = map[compat.IDPack]*localEntry{}
+	c.byIdentity = map[identity]compat.IDPack{}
+	c.mu.Unlock()
+	for _, e := range locals {
+		if r, ok := e.obj.(Releaser); ok {
+			r.RPyCRelease()
+		}
 	}
-	c.reply(seq, v, err)
-	return true
+	close(c.done)
 }
 
 func (c *Conn) dispatch(payload []byte) error {
@@ -340,7 +427,6 @@ func (c *Conn) dispatch(payload []byte) error {
 		// Unbox even when nobody waits: references in the reply must be counted (and released).
 		v, err := c.unbox(body)
 		if p == nil {
-			c.log.Debug("rpyc: reply for unknown or abandoned request", "seq", seq)
 			releaseAll(v)
 			return nil
 		}
@@ -357,7 +443,8 @@ func head(b []byte) []byte {
 }
 
 // onRequest runs in the reader: it decodes the request and its arguments (so that reference
-// counts follow the wire order), then runs the handler in a goroutine.
+// counts follow the wire order), answers what runs no user code, and hands the rest to a
+// handler goroutine.
 func (c *Conn) onRequest(seq int64, body any) error {
 	t, ok := body.(brine.Tuple)
 	if !ok || len(t) != 2 {
@@ -375,7 +462,12 @@ func (c *Conn) onRequest(seq int64, body any) error {
 		return nil
 	case compat.HandleDel:
 		// Applied in arrival order, like Python, and answered from the reader.
-		c.replyFromReader(seq, nil, c.handleDel(t[1]))
+		c.respond(seq, nil, c.handleDel(t[1]), true)
+		return nil
+	}
+	spec := lookupHandler(handler)
+	if spec == nil {
+		c.replyError(seq, fmt.Errorf("%w: %d", KeyError, int(handler)))
 		return nil
 	}
 	args, err := c.unbox(t[1])
@@ -388,118 +480,71 @@ func (c *Conn) onRequest(seq int64, body any) error {
 		c.replyError(seq, fmt.Errorf("%w: handler arguments %v are not a tuple", TypeError, args))
 		return nil
 	}
-	if c.isReady() && inlineSafe(handler, argt) {
-		// No user code runs for these: answer at once, as a Python server does, without a
-		// goroutine handoff.
-		v, err := c.serve(handler, argt)
-		c.replyFromReader(seq, v, err)
+	if len(argt) < spec.min || len(argt) > spec.max {
+		c.replyError(seq, fmt.Errorf("%w: %v takes %d to %d arguments, got %d", TypeError, handler, spec.min, spec.max, len(argt)))
+		return nil
+	}
+	if spec.inline != nil && spec.inline(argt) && isClosed(c.ready) {
+		// No user code runs for these: answer at once, as a Python server does.
+		v, err := c.serve(c.ctx, handler, spec, argt)
+		c.respond(seq, v, err, true)
 		return nil
 	}
 	if c.inflight.Load() >= int64(c.cfg.MaxInflight) {
-		c.spawn(func() {
-			c.replyError(seq, fmt.Errorf("%w: too many requests in flight (limit %d)", RuntimeError, c.cfg.MaxInflight))
-		})
-		return nil
-	}
-	if c.cfg.Executor == nil && c.isReady() {
-		// Like a Python server, run the request in the reader itself (no goroutine handoff);
-		// see runInline for how a slow or nested handler gives up the reading role.
-		c.inflight.Add(1)
-		c.wgMu.Lock()
-		c.handlers.Add(1)
-		c.wgMu.Unlock()
-		handedOff := c.runInline(seq, handler, argt)
-		c.handlers.Done()
-		c.inflight.Add(-1)
-		if handedOff {
-			return errHandedOff
-		}
+		c.replyError(seq, fmt.Errorf("%w: too many requests in flight (limit %d)", RuntimeError, c.cfg.MaxInflight))
 		return nil
 	}
 	c.inflight.Add(1)
 	c.work(func() {
-		defer c.inflight.Add(-1)
+		defer c.requestDone()
 		select {
 		case <-c.ready:
 		case <-c.ctx.Done():
 			return
 		}
-		run := func() {
-			v, err := c.serve(handler, argt)
-			c.reply(seq, v, err)
-		}
-		if c.cfg.Executor == nil {
-			run()
+		if c.ctx.Err() != nil {
 			return
 		}
-		// The executor (a server's worker pool) may make us wait for a worker; that wait happens
-		// here, never in the reader.
-		done := make(chan struct{})
-		c.cfg.Executor(func() {
-			defer close(done)
-			run()
+		if c.exec == nil {
+			v, err := c.serve(c.ctx, handler, spec, argt)
+			c.respond(seq, v, err, false)
+			return
+		}
+		// The executor (a server's worker pool) may make us wait for a worker; that wait
+		// happens here, never in the reader.
+		finished := make(chan struct{})
+		c.exec(func() {
+			defer close(finished)
+			v, err := c.serve(c.ctx, handler, spec, argt)
+			c.respond(seq, v, err, false)
 		})
-		<-done
+		<-finished
 	})
 	return nil
 }
 
-func (c *Conn) isReady() bool {
+func isClosed(ch chan struct{}) bool {
 	select {
-	case <-c.ready:
+	case <-ch:
 		return true
 	default:
 		return false
 	}
 }
 
-// inlineSafe reports whether a request can be answered by the reader itself: it runs no user
-// code, so it cannot block.
-func inlineSafe(h compat.Handler, args brine.Tuple) bool {
-	switch h {
-	case compat.HandlePing, compat.HandleGetRoot, compat.HandleDir, compat.HandleInspect:
-		return true
-	case compat.HandleGetAttr:
-		if len(args) == 0 {
-			return true
-		}
-		_, custom := args[0].(interface {
-			RPyCGetAttr(name string) (any, error)
-		})
-		return !custom
-	}
-	return false
-}
-
-// inlineReplyMax is the largest reply the reader sends itself; a larger one is written by a
-// goroutine, so that the reader never sits in a long write while the peer is writing to us.
-const inlineReplyMax = 64 << 10
-
-// replyFromReader sends a reply computed by the reader: like reply, except that a large reply
-// is written by a goroutine.
-func (c *Conn) replyFromReader(seq int64, v any, err error) { c.respond(seq, v, err, true) }
-
 // workerIdle is how long an idle handler goroutine waits for more work before it exits.
 const workerIdle = 10 * time.Second
 
 // work runs fn on one of the connection's handler goroutines: an idle one if there is one (its
 // stack has already grown, and waking it is cheaper than starting a goroutine), else a new one.
-// It never blocks. Close waits for every fn and every handler goroutine.
+// It never blocks. Only the reader calls it.
 func (c *Conn) work(fn func()) {
-	c.wgMu.Lock()
-	if c.draining {
-		c.wgMu.Unlock()
-		return
-	}
-	c.handlers.Add(1)
 	select {
 	case c.tasks <- fn:
-		c.wgMu.Unlock()
 		return
 	default:
 	}
 	c.workers.Add(1)
-	c.wgMu.Unlock()
 	go c.worker(fn)
 }
 
@@ -509,7 +554,6 @@ func (c *Conn) worker(fn func()) {
 	defer idle.Stop()
 	for {
 		fn()
-		c.handlers.Done()
 		idle.Reset(workerIdle)
 		select {
 		case fn = <-c.tasks:
@@ -521,21 +565,9 @@ func (c *Conn) worker(fn func()) {
 	}
 }
 
-// spawn runs fn in a goroutine that Close waits for; once Close is draining, fn is dropped.
-func (c *Conn) spawn(fn func()) {
-	c.wgMu.Lock()
-	defer c.wgMu.Unlock()
-	if c.draining {
-		return
-	}
-	c.handlers.Add(1)
-	go func() {
-		defer c.handlers.Done()
-		fn()
-	}()
-}
-
-func (c *Conn) reply(seq int64, v any, err error) { c.respond(seq, v, err, false) }
+// inlineReplyMax is the largest reply the reader writes itself; a larger one is written by a
+// handler goroutine, so that the reader never sits in a long write while the peer writes to us.
+const inlineReplyMax = 64 << 10
 
 // respond sends the reply (or exception) for request seq; fromReader is set when the reader
 // goroutine itself sends it.
@@ -571,9 +603,9 @@ func (c *Conn) send(msg compat.MsgType, seq int64, body any) error {
 	return c.sendMsg(msg, seq, body, false)
 }
 
-// sendMsg is send; with detachLarge, a message over inlineReplyMax is written by a goroutine, so
-// that the reader never sits in a long write while the peer is writing to us.
-func (c *Conn) sendMsg(msg compat.MsgType, seq int64, body any, detachLarge bool) error {
+// sendMsg is send; with fromReader, a message over inlineReplyMax is written by a handler
+// goroutine.
+func (c *Conn) sendMsg(msg compat.MsgType, seq int64, body any, fromReader bool) error {
 	d := c.Dialect()
 	if d == compat.Auto {
 		return fmt.Errorf("rpyc: cannot send before the dialect is known (set Config.Dialect)")
@@ -587,9 +619,9 @@ func (c *Conn) sendMsg(msg compat.MsgType, seq int64, body any, detachLarge bool
 	if cap(out) <= 64<<10 {
 		*buf = out
 	}
-	if detachLarge && len(out) > inlineReplyMax {
+	if fromReader && len(out) > inlineReplyMax {
 		payload := bytes.Clone(out) // the pooled buffer goes back to the pool
-		c.spawn(func() { _ = c.ch.Send(payload) })
+		c.work(func() { _ = c.ch.Send(payload) })
 		return nil
 	}
 	if err := c.ch.Send(out); err != nil {
@@ -649,11 +681,6 @@ func (c *Conn) start(h compat.Handler, args []any) (*netref.AsyncResult, int64, 
 	if err != nil {
 		return nil, 0, err
 	}
-	// A handler running inline in the reader may be the one sending this request: its reply will
-	// need a reader, so reading moves to a new goroutine first.
-	if tok := c.inlineTok.Load(); tok != nil {
-		tok.handOff()
-	}
 	res := netref.NewAsyncResult()
 	seq := c.seq.Add(1) - 1
 	c.mu.Lock()
@@ -672,8 +699,9 @@ func (c *Conn) start(h compat.Handler, args []any) (*netref.AsyncResult, int64, 
 	return res, seq, nil
 }
 
-// Release sends an asynchronous HANDLE_DEL for count references to id. It never blocks the
-// caller on the network for long: the message is written by a goroutine.
+// Release tells the peer that count references to its object id are gone (HANDLE_DEL). It
+// never blocks: DELs are queued and sent, in order, by one goroutine that runs while the queue
+// is not empty.
 func (c *Conn) Release(id compat.IDPack, count int64) {
 	if c.ctx.Err() != nil {
 		return
@@ -691,12 +719,44 @@ func (c *Conn) Release(id compat.IDPack, count int64) {
 		}
 	}
 	c.mu.Unlock()
-	c.spawn(func() {
-		// The peer looks the object up in its own table: it must travel as LABEL_LOCAL_REF
-		// not as a raw id_pack, which Python would take for a tuple.
-		res := c.RequestAsync(compat.HandleDel, localRef(id), count)
-		_ = res // DEL replies are ignored, as Python does
-	})
+	c.delMu.Lock()
+	defer c.delMu.Unlock()
+	if c.delClosed {
+		return
+	}
+	c.dels = append(c.dels, pendingDel{id, count})
+	if c.delRunning == nil {
+		c.delRunning = make(chan struct{})
+		go c.flushDels(c.delRunning)
+	}
+}
+
+// flushDels sends the queued DELs until the queue is empty or the connection closed.
+func (c *Conn) flushDels(running chan struct{}) {
+	defer close(running)
+	for {
+		c.delMu.Lock()
+		batch := c.dels
+		c.dels = nil
+		if len(batch) == 0 || c.ctx.Err() != nil {
+			c.delRunning = nil
+			c.delMu.Unlock()
+			return
+		}
+		c.delMu.Unlock()
+		for _, d := range batch {
+			// The peer looks the object up in its own table: it must travel as
+			// LABEL_LOCAL_REF, not as a raw id_pack, which Python would take for a tuple. The
+			// reply (None) is not waited for, as Python does not.
+			boxed, err := c.box(brine.Tuple{localRef(d.id), d.count})
+			if err != nil {
+				continue
+			}
+			if err := c.send(compat.MsgRequest, c.seq.Add(1)-1, brine.Tuple{int64(compat.HandleDel), boxed}); err != nil {
+				break
+			}
+		}
+	}
 }
 
 // Root returns the proxy of the peer's root object (its service), sending GETROOT the first

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -33,16 +34,56 @@ func (e *ProbeError) Unwrap() error { return ErrDialectMismatch }
 // so that a late answer to it can never be taken for the answer to a real request.
 const probeSeq = 1 << 62
 
-// Probe sends one PING in dialect d and reads the first answer. A peer of dialect d echoes it;
-// a Python peer of the other dialect cannot parse it, sends its own CLOSE (from which the other
-// dialect is recognised) and closes the stream. The probe costs one round trip; a mismatch also
-// costs the stream, so the caller must reconnect. The channel must not be in use by anyone else.
+// NewClient starts the connecting side of a connection over ch, like [New]. If cfg.Dialect is
+// compat.Auto it first finds the peer's dialect: it sends one PING in the v5 envelope (see
+// [WithProbeDialect]) and reads
+// the answer. A peer of that dialect echoes it; a Python peer of the other dialect cannot parse
+// it, sends its own CLOSE (from which its dialect is recognised) and closes the stream: NewClient
+// then returns a *ProbeError whose Peer says which dialect to use on a new stream.
+//
+// The probe is bounded by ctx or, when ctx has no deadline, by cfg.SyncRequestTimeout; when it
+// expires the channel is closed and the error wraps context.DeadlineExceeded. On any error ch
+// is closed.
 //
 // A peer that speaks first (a server whose service calls the client on connect, such as
-// ClassicService) may send a request of dialect d before it answers the PING: Probe then returns
-// that message as first, and the caller passes it on in Config.Unread so the connection serves it.
-// The PING's answer arrives later and is dropped.
-func Probe(ch *channel.Channel, d compat.Dialect) (first []byte, err error) {
+// ClassicService) may send a request before it answers the PING: that request is served once
+// the connection is up, and the PING's late answer is dropped.
+func NewClient(ctx context.Context, ch *channel.Channel, root any, cfg Config, opts ...Option) (*Conn, error) {
+	var first []byte
+	if cfg.Dialect == compat.Auto {
+		if _, ok := ctx.Deadline(); !ok && cfg.SyncRequestTimeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeoutCause(ctx, cfg.SyncRequestTimeout,
+				fmt.Errorf("rpyc: dialect probe: no answer within %v: %w", cfg.SyncRequestTimeout, context.DeadlineExceeded))
+			defer cancel()
+		}
+		stop := context.AfterFunc(ctx, func() { _ = ch.Close() })
+		d := compat.V5
+		var o connOptions
+		for _, opt := range opts {
+			opt(&o)
+		}
+		if o.probe != compat.Auto {
+			d = o.probe
+		}
+		var err error
+		first, err = probe(ch, d)
+		interrupted := !stop()
+		if err != nil || interrupted {
+			_ = ch.Close()
+			if interrupted && ctx.Err() != nil {
+				return nil, context.Cause(ctx)
+			}
+			return nil, err
+		}
+		cfg.Dialect = d
+	}
+	return newConn(ch, root, cfg, first, opts), nil
+}
+
+// probe sends one PING in dialect d and reads the first answer (see NewClient). The channel
+// must not be in use by anyone else.
+func probe(ch *channel.Channel, d compat.Dialect) (first []byte, err error) {
 	const token = "gorpyc dialect probe"
 	req, err := d.AppendMessage(nil, compat.MsgRequest, probeSeq,
 		brine.Tuple{int64(compat.HandlePing), brine.Tuple{int64(compat.LabelValue), brine.Tuple{token}}})

@@ -22,187 +22,218 @@ func (VoidService) GetServiceName() string { return "VOID" }
 // GetServiceAliases returns ("VOID",).
 func (VoidService) GetServiceAliases() brine.Tuple { return brine.Tuple{"VOID"} }
 
-// serve runs one incoming request against local objects. A panic in Go code becomes an exception
-// for this request only.
-func (c *Conn) serve(h compat.Handler, args brine.Tuple) (result any, err error) {
-	return c.serveCtx(c.ctx, h, args)
+// A handlerSpec describes how the connection serves one HANDLE_* request: the arity of its
+// (unboxed) arguments, whether the reader may answer it itself, and the function that serves it.
+// HANDLE_CLOSE and HANDLE_DEL are not in the table: the reader applies them before unboxing,
+// in arrival order.
+type handlerSpec struct {
+	min, max int
+	// inline reports, for these arguments, that serving runs no user code and cannot block,
+	// so the reader answers at once (nil: never).
+	inline func(args brine.Tuple) bool
+	serve  func(c *Conn, ctx context.Context, args brine.Tuple) (any, error)
 }
 
-// serveCtx is serve with the context handed to user code.
-func (c *Conn) serveCtx(ctx context.Context, h compat.Handler, args brine.Tuple) (result any, err error) {
+func always(brine.Tuple) bool { return true }
+
+// handlerTable holds one entry per request handler, indexed by its number.
+var handlerTable [compat.HandleInstanceCheck + 1]*handlerSpec
+
+func init() {
+	handlerTable = [...]*handlerSpec{
+		compat.HandlePing:          {min: 1, max: 1, inline: always, serve: servePing},
+		compat.HandleGetRoot:       {min: 0, max: 0, inline: always, serve: serveGetRoot},
+		compat.HandleGetAttr:       {min: 2, max: 2, inline: plainGetAttr, serve: serveGetAttr},
+		compat.HandleDelAttr:       {min: 2, max: 2, serve: serveDelAttr},
+		compat.HandleSetAttr:       {min: 3, max: 3, serve: serveSetAttr},
+		compat.HandleCall:          {min: 1, max: 3, serve: serveCall},
+		compat.HandleCallAttr:      {min: 2, max: 4, serve: serveCallAttr},
+		compat.HandleRepr:          {min: 1, max: 1, serve: serveRepr},
+		compat.HandleStr:           {min: 1, max: 1, serve: serveStr},
+		compat.HandleCmp:           {min: 2, max: 3, serve: serveCmp},
+		compat.HandleHash:          {min: 1, max: 1, serve: serveHash},
+		compat.HandleDir:           {min: 1, max: 1, inline: always, serve: serveDir},
+		compat.HandlePickle:        {min: 0, max: 2, serve: servePickle},
+		compat.HandleInspect:       {min: 1, max: 1, inline: always, serve: serveInspect},
+		compat.HandleBuffIter:      {min: 2, max: 2, serve: serveBuffIter},
+		compat.HandleOldSlicing:    {min: 0, max: 6, serve: serveOldSlicing},
+		compat.HandleCtxExit:       {min: 1, max: 2, serve: serveCtxExit},
+		compat.HandleInstanceCheck: {min: 0, max: 3, serve: serveInstanceCheck},
+	}
+}
+
+// lookupHandler returns the spec of h, or nil for a handler the protocol does not have.
+func lookupHandler(h compat.Handler) *handlerSpec {
+	if int(h) < len(handlerTable) {
+		return handlerTable[h]
+	}
+	return nil
+}
+
+// serve runs one incoming request against local objects. A panic in Go code becomes an exception
+// for this request only.
+func (c *Conn) serve(ctx context.Context, h compat.Handler, spec *handlerSpec, args brine.Tuple) (result any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("rpyc: panic in handler", "handler", h, "panic", r)
 			result, err = nil, fmt.Errorf("%w: %w", RuntimeError, newPanicError(r))
 		}
 	}()
-	need := func(min, max int) error {
-		if len(args) < min || len(args) > max {
-			return fmt.Errorf("%w: %v takes %d to %d arguments, got %d", TypeError, h, min, max, len(args))
-		}
-		return nil
-	}
-	switch h {
-	case compat.HandlePing:
-		if err := need(1, 1); err != nil {
-			return nil, err
-		}
-		return args[0], nil
-	case compat.HandleGetRoot:
-		if c.root == nil {
-			return VoidService{}, nil
-		}
-		return c.root, nil
-	case compat.HandleGetAttr:
-		if err := need(2, 2); err != nil {
-			return nil, err
-		}
-		name, err := attrName(args[1])
-		if err != nil {
-			return nil, err
-		}
-		real, err := c.checkAttr(name, c.cfg.AllowGetAttr, "allow_getattr")
-		if err != nil {
-			return nil, err
-		}
-		return c.getAttr(args[0], real)
-	case compat.HandleSetAttr:
-		if err := need(3, 3); err != nil {
-			return nil, err
-		}
-		name, err := attrName(args[1])
-		if err != nil {
-			return nil, err
-		}
-		real, err := c.checkAttr(name, c.cfg.AllowSetAttr, "allow_setattr")
-		if err != nil {
-			return nil, err
-		}
-		return nil, c.setAttr(args[0], real, args[2])
-	case compat.HandleDelAttr:
-		if err := need(2, 2); err != nil {
-			return nil, err
-		}
-		name, err := attrName(args[1])
-		if err != nil {
-			return nil, err
-		}
-		if _, err := c.checkAttr(name, c.cfg.AllowDelAttr, "allow_delattr"); err != nil {
-			return nil, err
-		}
-		return nil, fmt.Errorf("%w: Go objects cannot delete attribute %q", AttributeError, name)
-	case compat.HandleCall:
-		if err := need(1, 3); err != nil {
-			return nil, err
-		}
-		pos, kw, err := callArgs(args[1:])
-		if err != nil {
-			return nil, err
-		}
-		return c.call(ctx, args[0], pos, kw)
-	case compat.HandleCallAttr:
-		if err := need(2, 4); err != nil {
-			return nil, err
-		}
-		name, err := attrName(args[1])
-		if err != nil {
-			return nil, err
-		}
-		pos, kw, err := callArgs(args[2:])
-		if err != nil {
-			return nil, err
-		}
-		real, err := c.checkAttr(name, c.cfg.AllowGetAttr, "allow_getattr")
-		if err != nil {
-			return nil, err
-		}
-		fn, err := c.getAttr(args[0], real)
-		if err != nil {
-			return nil, err
-		}
-		return c.call(ctx, fn, pos, kw)
-	case compat.HandleStr:
-		if err := need(1, 1); err != nil {
-			return nil, err
-		}
-		return strOf(args[0]), nil
-	case compat.HandleRepr:
-		if err := need(1, 1); err != nil {
-			return nil, err
-		}
-		return reprOf(args[0]), nil
-	case compat.HandleHash:
-		if err := need(1, 1); err != nil {
-			return nil, err
-		}
-		return hashOf(args[0]), nil
-	case compat.HandleDir:
-		if err := need(1, 1); err != nil {
-			return nil, err
-		}
-		if args[0] == nil {
-			return brine.Tuple{}, nil
-		}
-		names := infoFor(reflect.TypeOf(args[0])).names
-		t := make(brine.Tuple, len(names))
-		for i, n := range names {
-			t[i] = n
-		}
-		return t, nil
-	case compat.HandleCmp:
-		if err := need(2, 3); err != nil {
-			return nil, err
-		}
-		op := "__cmp__"
-		if len(args) == 3 {
-			op, _ = args[2].(string)
-		}
-		return cmpOf(args[0], args[1], op), nil
-	case compat.HandleInspect:
-		if err := need(1, 1); err != nil {
-			return nil, err
-		}
-		obj, err := c.local(args[0])
-		if err != nil {
-			return nil, err
-		}
-		return inspectOf(obj), nil
-	case compat.HandlePickle:
-		if !c.cfg.AllowPickle {
-			return nil, fmt.Errorf("%w: pickling is disabled", ValueError)
-		}
-		return nil, fmt.Errorf("%w: Go objects cannot be pickled", TypeError)
-	case compat.HandleBuffIter:
-		if err := need(2, 2); err != nil {
-			return nil, err
-		}
-		n, ok := args[1].(int64)
-		if !ok || n < 0 {
-			return nil, fmt.Errorf("%w: BUFFITER count must be a non-negative int", TypeError)
-		}
-		if it, ok := args[0].(*goIterator); ok {
-			return it.take(int(min(n, 100000))), nil
-		}
-		return nil, fmt.Errorf("%w: %s object is not an iterator", TypeError, namePack(args[0]))
-	case compat.HandleOldSlicing:
-		return nil, fmt.Errorf("%w: %v is not supported by Go objects", TypeError, h)
-	case compat.HandleCtxExit:
-		if err := need(1, 2); err != nil {
-			return nil, err
-		}
-		failed := len(args) == 2 && args[1] != nil
-		switch cm := args[0].(type) {
-		case ContextManager:
-			return cm.RPyCExit(ctx, failed)
-		case io.Closer:
-			return false, cm.Close()
-		}
-		return nil, fmt.Errorf("%w: %s object is not a context manager", AttributeError, namePack(args[0]))
-	case compat.HandleInstanceCheck:
-		return false, nil
-	}
-	return nil, fmt.Errorf("%w: %d", KeyError, int(h))
+	return spec.serve(c, ctx, args)
 }
+
+func servePing(_ *Conn, _ context.Context, args brine.Tuple) (any, error) { return args[0], nil }
+
+func serveGetRoot(c *Conn, _ context.Context, _ brine.Tuple) (any, error) {
+	if c.root == nil {
+		return VoidService{}, nil
+	}
+	return c.root, nil
+}
+
+// plainGetAttr: GETATTR runs user code only on objects with their own RPyCGetAttr.
+func plainGetAttr(args brine.Tuple) bool {
+	_, custom := args[0].(interface {
+		RPyCGetAttr(name string) (any, error)
+	})
+	return !custom
+}
+
+func serveGetAttr(c *Conn, _ context.Context, args brine.Tuple) (any, error) {
+	name, err := attrName(args[1])
+	if err != nil {
+		return nil, err
+	}
+	real, err := c.checkAttr(name, c.cfg.AllowGetAttr, "allow_getattr")
+	if err != nil {
+		return nil, err
+	}
+	return c.getAttr(args[0], real)
+}
+
+func serveSetAttr(c *Conn, _ context.Context, args brine.Tuple) (any, error) {
+	name, err := attrName(args[1])
+	if err != nil {
+		return nil, err
+	}
+	real, err := c.checkAttr(name, c.cfg.AllowSetAttr, "allow_setattr")
+	if err != nil {
+		return nil, err
+	}
+	return nil, c.setAttr(args[0], real, args[2])
+}
+
+func serveDelAttr(c *Conn, _ context.Context, args brine.Tuple) (any, error) {
+	name, err := attrName(args[1])
+	if err != nil {
+		return nil, err
+	}
+	if _, err := c.checkAttr(name, c.cfg.AllowDelAttr, "allow_delattr"); err != nil {
+		return nil, err
+	}
+	return nil, fmt.Errorf("%w: Go objects cannot delete attribute %q", AttributeError, name)
+}
+
+func serveCall(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {
+	pos, kw, err := callArgs(args[1:])
+	if err != nil {
+		return nil, err
+	}
+	return c.call(ctx, args[0], pos, kw)
+}
+
+func serveCallAttr(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {
+	name, err := attrName(args[1])
+	if err != nil {
+		return nil, err
+	}
+	pos, kw, err := callArgs(args[2:])
+	if err != nil {
+		return nil, err
+	}
+	real, err := c.checkAttr(name, c.cfg.AllowGetAttr, "allow_getattr")
+	if err != nil {
+		return nil, err
+	}
+	fn, err := c.getAttr(args[0], real)
+	if err != nil {
+		return nil, err
+	}
+	return c.call(ctx, fn, pos, kw)
+}
+
+func serveStr(_ *Conn, _ context.Context, args brine.Tuple) (any, error) { return strOf(args[0]), nil }
+
+func serveRepr(_ *Conn, _ context.Context, args brine.Tuple) (any, error) {
+	return reprOf(args[0]), nil
+}
+
+func serveHash(_ *Conn, _ context.Context, args brine.Tuple) (any, error) {
+	return hashOf(args[0]), nil
+}
+
+func serveDir(_ *Conn, _ context.Context, args brine.Tuple) (any, error) {
+	if args[0] == nil {
+		return brine.Tuple{}, nil
+	}
+	names := infoFor(reflect.TypeOf(args[0])).names
+	t := make(brine.Tuple, len(names))
+	for i, n := range names {
+		t[i] = n
+	}
+	return t, nil
+}
+
+func serveCmp(_ *Conn, _ context.Context, args brine.Tuple) (any, error) {
+	op := "__cmp__"
+	if len(args) == 3 {
+		op, _ = args[2].(string)
+	}
+	return cmpOf(args[0], args[1], op), nil
+}
+
+func serveInspect(c *Conn, _ context.Context, args brine.Tuple) (any, error) {
+	obj, err := c.local(args[0])
+	if err != nil {
+		return nil, err
+	}
+	return inspectOf(obj), nil
+}
+
+func servePickle(c *Conn, _ context.Context, _ brine.Tuple) (any, error) {
+	if !c.cfg.AllowPickle {
+		return nil, fmt.Errorf("%w: pickling is disabled", ValueError)
+	}
+	return nil, fmt.Errorf("%w: Go objects cannot be pickled", TypeError)
+}
+
+func serveBuffIter(_ *Conn, _ context.Context, args brine.Tuple) (any, error) {
+	n, ok := args[1].(int64)
+	if !ok || n < 0 {
+		return nil, fmt.Errorf("%w: BUFFITER count must be a non-negative int", TypeError)
+	}
+	if it, ok := args[0].(*goIterator); ok {
+		return it.take(int(min(n, 100000))), nil
+	}
+	return nil, fmt.Errorf("%w: %s object is not an iterator", TypeError, namePack(args[0]))
+}
+
+func serveOldSlicing(_ *Conn, _ context.Context, _ brine.Tuple) (any, error) {
+	return nil, fmt.Errorf("%w: %v is not supported by Go objects", TypeError, compat.HandleOldSlicing)
+}
+
+func serveCtxExit(_ *Conn, ctx context.Context, args brine.Tuple) (any, error) {
+	failed := len(args) == 2 && args[1] != nil
+	switch cm := args[0].(type) {
+	case ContextManager:
+		return cm.RPyCExit(ctx, failed)
+	case io.Closer:
+		return false, cm.Close()
+	}
+	return nil, fmt.Errorf("%w: %s object is not a context manager", AttributeError, namePack(args[0]))
+}
+
+func serveInstanceCheck(_ *Conn, _ context.Context, _ brine.Tuple) (any, error) { return false, nil }
 
 func attrName(v any) (string, error) {
 	switch x := v.(type) {

@@ -65,6 +65,3 @@ func (c *Conn) serviceMember(name string) (any, bool) {
 	}
 	return nil, false
 }
-
-// Inflight returns how many of the peer's requests are executing now.
-func (c *Conn) Inflight() int64 { return c.inflight.Load() }

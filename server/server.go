@@ -310,8 +310,9 @@ func (s *Server) handle(nc net.Conn) {
 		cfg.MaxInflight = s.MaxInflight
 	}
 	cfg.ServiceAliases = s.ServiceAliases()
+	var opts []protocol.Option
 	if s.Kind == ThreadPool {
-		cfg.Executor = s.submit
+		opts = append(opts, protocol.WithExecutor(s.submit))
 	}
 	root := s.Service
 	if s.NewService != nil {
@@ -324,7 +325,7 @@ func (s *Server) handle(nc net.Conn) {
 		ic.touch()
 		stream = ic
 	}
-	conn := protocol.New(channel.New(stream, cfg.Channel), root, cfg)
+	conn := protocol.New(channel.New(stream, cfg.Channel), root, cfg, opts...)
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
