@@ -4,7 +4,7 @@ GO ?= go
 PYTHON ?= /usr/bin/python3
 FUZZTIME ?= 5m
 
-.PHONY: all test peers vet demo bench bench-registry fuzz golden golden-check
+.PHONY: all test peers vet demo bench bench-core bench-registry fuzz golden golden-check
 
 all: test
 
@@ -36,6 +36,12 @@ bench: peers
 	$(GO) test -run='^$$' -bench=PythonClient -benchtime=5000x ./server
 	bash tox-interop/bench_server.sh 5000
 	$(GO) test -run='^$$' -bench=. -benchtime=10x ./classic
+	$(MAKE) --no-print-directory bench-core
+
+## bench-core: the Core v2 speed figures in one table, everything pinned to one core (taskset -c 0):
+## Go->Go gorpyc vs net/rpc, Python->Python, Python->gorpyc server CPU (CALLS, REPS, BENCHTIME, CPU)
+bench-core: peers
+	GO=$(GO) bash tox-interop/bench_core.sh
 
 ## bench-registry: 100,000 registrations and 20,000 QUERY/s, Go and Python registries (slow)
 bench-registry: peers
