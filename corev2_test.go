@@ -10,15 +10,14 @@ package rpyc_test
 //   - Connect, ConnectStream and classic.Connect must honour the request timeout while probing
 //     the dialect of a peer that accepts and never answers (bug 3).
 //
-// They fail (by bounded timeouts, never by hanging the test binary) on the engine before
-// Core v2, so they are skipped unless GORPYC_COREV2 is set; see requireCoreV2.
+// Each failed (by a bounded timeout, never by hanging the test binary) on the engine before
+// Core v2.
 
 import (
 	"context"
 	"errors"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -30,14 +29,6 @@ import (
 	"github.com/gorpyc/rpyc/internal/interop"
 	"github.com/gorpyc/rpyc/protocol"
 )
-
-// requireCoreV2 skips tests of behaviour the Core v2 engine brings, until it lands.
-func requireCoreV2(t *testing.T) {
-	t.Helper()
-	if os.Getenv("GORPYC_COREV2") == "" {
-		t.Skip("enable with GORPYC_COREV2=1 until the Core v2 engine lands")
-	}
-}
 
 // closeBound is how long Close may take when a handler is running or when it is called from
 // inside a handler: the engine's grace period for running handlers must be below it.
@@ -97,7 +88,6 @@ func cv2CloseWithin(t *testing.T, c *rpyc.Conn, d time.Duration, what string) (t
 // engine before Core v2 deadlocked (Close waited for the reader and the handler it runs in), and
 // every later Close with it.
 func TestCoreV2CloseInsideCallback(t *testing.T) {
-	requireCoreV2(t)
 	interop.ForEachPeer(t, func(t *testing.T, p interop.Peer) {
 		addr := cv2StartService(t, p)
 
@@ -198,7 +188,6 @@ func (r *closingRoot) GetServiceName() string {
 // context and runs for 10 s must return within the engine's (short) grace period; the engine
 // before Core v2 waited for the handler, however long.
 func TestCoreV2CloseDuringSlowCallback(t *testing.T) {
-	requireCoreV2(t)
 	interop.ForEachPeer(t, func(t *testing.T, p interop.Peer) {
 		addr := cv2StartService(t, p)
 		c, root := cv2Connect(t, p, addr)
@@ -302,7 +291,6 @@ func returnsWithin(t *testing.T, d time.Duration, what string, fn func() error) 
 // connecting with context.Background() and no WithDialect must give up after the request
 // timeout (here 500 ms; 30 s by default), instead of waiting forever for the probe's answer.
 func TestCoreV2ProbeHonoursRequestTimeout(t *testing.T) {
-	requireCoreV2(t)
 	const timeout = 500 * time.Millisecond
 	const bound = 5 * time.Second // two probes of 500 ms and their dials, with room to spare
 

@@ -28,10 +28,18 @@ import (
 	"github.com/gorpyc/rpyc/compat"
 	"github.com/gorpyc/rpyc/netref"
 	"github.com/gorpyc/rpyc/protocol"
+	"github.com/gorpyc/rpyc/pyobj"
 )
 
-// Conn is an RPyC connection; see [protocol.Conn].
-type Conn = protocol.Conn
+// Conn is an RPyC connection: a [protocol.Conn] (Close, Ping, Done, Context, ...) whose Root is
+// the proxy of the peer's service. It is safe for concurrent use.
+type Conn struct {
+	*protocol.Conn
+}
+
+// Root returns the proxy of the peer's root object (its service), sending GETROOT the first
+// time. The root proxy is kept for the connection's lifetime.
+func (c *Conn) Root(ctx context.Context) (*Ref, error) { return netref.Root(ctx, c.Conn) }
 
 // Ref is a proxy of a remote object; see [netref.Ref].
 type Ref = netref.Ref
@@ -207,7 +215,12 @@ func (o *options) start(ctx context.Context, rwc io.ReadWriteCloser, opts ...pro
 	if c, ok := rwc.(net.Conn); ok {
 		cfg.Endpoints = [2]net.Addr{c.LocalAddr(), c.RemoteAddr()}
 	}
-	return protocol.NewClient(ctx, channel.New(rwc, cfg.Channel), o.service, cfg, opts...)
+	opts = append(opts, protocol.WithObjects(pyobj.Handler{}))
+	pc, err := protocol.NewClient(ctx, channel.New(rwc, cfg.Channel), o.service, cfg, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &Conn{pc}, nil
 }
 
 // ConnectStream runs an RPyC connection over an existing stream (a pipe, a unix socket, an SSH

@@ -65,7 +65,7 @@ func Connect(ctx context.Context, host string, opts ...Option) (*Client, error) 
 	if err != nil {
 		return nil, fmt.Errorf("classic: %w", err)
 	}
-	c, err := New(ctx, conn)
+	c, err := New(ctx, conn.Conn)
 	if err != nil {
 		conn.Close()
 		return nil, err
@@ -92,7 +92,7 @@ func Address(host string, defaultPort int) string {
 // peer by importing its builtins module, as Python's classic connect does, and fails with
 // [ErrNotClassic] if it cannot. The Client takes over conn: Close closes it.
 func New(ctx context.Context, conn *protocol.Conn) (*Client, error) {
-	root, err := conn.Root(ctx)
+	root, err := netref.Root(ctx, conn)
 	if err != nil {
 		return nil, fmt.Errorf("classic: %w", err)
 	}

@@ -8,7 +8,7 @@ import (
 	"github.com/gorpyc/rpyc/brine"
 	"github.com/gorpyc/rpyc/internal/convert"
 	"github.com/gorpyc/rpyc/netref"
-	"github.com/gorpyc/rpyc/protocol"
+	"github.com/gorpyc/rpyc/pyobj"
 )
 
 // assign stores the value-model value v into dst, converting as [ObtainAs] documents. path names
@@ -170,7 +170,7 @@ func assignStruct(dst reflect.Value, d Dict, path string) error {
 			continue
 		}
 		fields[name] = f.Index
-		for _, alias := range []string{name, f.Name, protocol.PyName(f.Name)} {
+		for _, alias := range []string{name, f.Name, pyobj.PyName(f.Name)} {
 			if _, taken := folded[strings.ToLower(alias)]; !taken {
 				folded[strings.ToLower(alias)] = f.Index
 			}

@@ -10,7 +10,7 @@ import (
 	"github.com/gorpyc/rpyc/compat"
 	"github.com/gorpyc/rpyc/internal/pickle"
 	"github.com/gorpyc/rpyc/netref"
-	"github.com/gorpyc/rpyc/protocol"
+	"github.com/gorpyc/rpyc/pyobj"
 )
 
 // The Go types of the value model that [Obtain] returns and [Client.Deliver] accepts, besides
@@ -160,5 +160,5 @@ func fieldName(f reflect.StructField) (string, bool) {
 			return name, true
 		}
 	}
-	return protocol.PyName(f.Name), true
+	return pyobj.PyName(f.Name), true
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/gorpyc/rpyc/channel"
 	"github.com/gorpyc/rpyc/compat"
 	"github.com/gorpyc/rpyc/protocol"
+	"github.com/gorpyc/rpyc/pyobj"
 )
 
 // serverCode starts rpyc's classic server from its module, which rpyc 5.1+ and 6.x ship as
@@ -62,7 +63,7 @@ func StartPython(ctx context.Context, python string, opts ...Option) (*Client, e
 	}
 	cfg := o.config()
 	cfg.Dialect = compat.Auto // learnt from the child's first request (its GETROOT)
-	conn := protocol.New(channel.New(rwc, cfg.Channel), newSlave(), cfg)
+	conn := protocol.New(channel.New(rwc, cfg.Channel), newSlave(), cfg, protocol.WithObjects(pyobj.Handler{}))
 	fail := func(err error) (*Client, error) {
 		// A child that dies on start (no rpyc, a bad argument) also breaks the connection;
 		// give it a moment to be reaped so that the error can say so.
@@ -152,15 +153,6 @@ func startProcess(python string, args []string, o options) (*process, io.ReadWri
 		close(p.done)
 	}()
 	return p, &pipeRWC{r: fromChild, w: toChild}, nil
-}
-
-func (p *process) exited() bool {
-	select {
-	case <-p.done:
-		return true
-	default:
-		return false
-	}
 }
 
 // stop waits for the child to exit (the connection's close ended its input) and kills it after

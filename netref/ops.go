@@ -20,10 +20,18 @@ var ErrReleased = errors.New("rpyc: netref already released")
 type Kwargs map[string]any
 
 func (r *Ref) request(ctx context.Context, h compat.Handler, args ...any) (any, error) {
-	if r.st.released.Load() {
-		return nil, fmt.Errorf("%v on %v: %w", h, r.st.id, ErrReleased)
+	if r.Released() {
+		return nil, fmt.Errorf("%v on %v: %w", h, r.ID(), ErrReleased)
 	}
-	return r.st.conn.Request(ctx, h, args...)
+	v, err := r.Conn().Request(ctx, h, args...)
+	return Wrap(v), err
+}
+
+func (r *Ref) requestAsync(h compat.Handler, args ...any) *AsyncResult {
+	if r.Released() {
+		return &AsyncResult{err: fmt.Errorf("%v on %v: %w", h, r.ID(), ErrReleased)}
+	}
+	return &AsyncResult{res: r.Conn().RequestAsync(h, args...)}
 }
 
 // splitArgs separates a trailing Kwargs from positional arguments.
@@ -82,24 +90,14 @@ func (r *Ref) CallMethod(ctx context.Context, name string, args ...any) (any, er
 // CallAsync calls the remote object without waiting (rpyc.async_(r)(...)); the reply resolves
 // the returned result.
 func (r *Ref) CallAsync(args ...any) *AsyncResult {
-	if r.st.released.Load() {
-		a := NewAsyncResult()
-		a.Resolve(nil, ErrReleased)
-		return a
-	}
 	pos, kw := splitArgs(args)
-	return r.st.conn.RequestAsync(compat.HandleCall, r, pos, kw)
+	return r.requestAsync(compat.HandleCall, r, pos, kw)
 }
 
 // CallMethodAsync calls r.name(args...) without waiting.
 func (r *Ref) CallMethodAsync(name string, args ...any) *AsyncResult {
-	if r.st.released.Load() {
-		a := NewAsyncResult()
-		a.Resolve(nil, ErrReleased)
-		return a
-	}
 	pos, kw := splitArgs(args)
-	return r.st.conn.RequestAsync(compat.HandleCallAttr, r, name, pos, kw)
+	return r.requestAsync(compat.HandleCallAttr, r, name, pos, kw)
 }
 
 // Str returns str(r) (HANDLE_STR).
@@ -150,7 +148,7 @@ func (r *Ref) Equal(ctx context.Context, other any) (bool, error) {
 		return false, err
 	}
 	if v == brine.NotImplemented {
-		if o, ok := other.(*Ref); ok && o.st.conn == r.st.conn {
+		if o, ok := other.(*Ref); ok && o.Conn() == r.Conn() {
 			if v, err = o.Compare(ctx, OpEq, r); err != nil {
 				return false, err
 			}
@@ -158,7 +156,7 @@ func (r *Ref) Equal(ctx context.Context, other any) (bool, error) {
 	}
 	if v == brine.NotImplemented {
 		o, ok := other.(*Ref)
-		return ok && o.st.id == r.st.id, nil
+		return ok && o.ID() == r.ID(), nil
 	}
 	return truth(ctx, v)
 }
@@ -329,8 +327,8 @@ func (r *Ref) With(ctx context.Context, fn func(v any) error) error {
 // decides it: the same class id means yes (r's exact type is cls); otherwise the owner is asked
 // with HANDLE_INSTANCECHECK (Python servers only know the answer for builtin types).
 func (r *Ref) IsInstance(ctx context.Context, cls *Ref) (bool, error) {
-	if cls.st.conn == r.st.conn && cls.st.id.ClassID == r.st.id.ClassID && !r.IsClass() {
+	if cls.Conn() == r.Conn() && cls.ID().ClassID == r.ID().ClassID && !r.IsClass() {
 		return true, nil
 	}
-	return As[bool](cls.request(ctx, compat.HandleInstanceCheck, cls, r.st.id))
+	return As[bool](cls.request(ctx, compat.HandleInstanceCheck, cls, r.ID()))
 }

@@ -1,5 +1,6 @@
 // Package netref provides Ref, the Go proxy of an object that lives on the other side of an RPyC
-// connection (Python's netref), and AsyncResult.
+// connection (Python's netref), and AsyncResult. It is layered on package protocol: a Ref is the
+// connection's [protocol.Ref] with the object's operations.
 //
 // A Ref forwards every operation to its owner as a request: attribute access (GETATTR, SETATTR,
 // DELATTR), calls (CALL, or CALLATTR for a method by name), str/repr/dir/hash, comparisons,
@@ -17,93 +18,68 @@ package netref
 
 import (
 	"context"
-	"runtime"
-	"sync/atomic"
 
+	"github.com/gorpyc/rpyc/brine"
 	"github.com/gorpyc/rpyc/compat"
+	"github.com/gorpyc/rpyc/protocol"
 )
 
-// Conn is what a Ref needs from its connection. *protocol.Conn implements it.
-type Conn interface {
-	// Request sends a synchronous request with the given handler arguments (boxed by the
-	// connection) and returns the unboxed reply.
-	Request(ctx context.Context, h compat.Handler, args ...any) (any, error)
-	// RequestAsync sends a request and returns at once.
-	RequestAsync(h compat.Handler, args ...any) *AsyncResult
-	// Release tells the owner that count references to id are gone (async HANDLE_DEL).
-	Release(id compat.IDPack, count int64)
+// Ref is a proxy for a remote object. It is safe for concurrent use. A *Ref and the
+// connection's *protocol.Ref for the same object are the same pointer: converting between them
+// costs nothing, and one remote object has one proxy while it is alive.
+type Ref protocol.Ref
+
+var _ protocol.Proxy = (*Ref)(nil)
+
+// From returns the proxy of a connection's reference (nil for nil).
+func From(r *protocol.Ref) *Ref { return (*Ref)(r) }
+
+// Root returns the proxy of the peer's root object (its service), sending GETROOT the first
+// time; see [protocol.Conn.Root].
+func Root(ctx context.Context, c *protocol.Conn) (*Ref, error) {
+	r, err := c.Root(ctx)
+	return (*Ref)(r), err
 }
 
-// Ref is a proxy for a remote object. It is safe for concurrent use.
-type Ref struct {
-	st *state
-}
-
-// state is kept apart from the Ref so that the cleanup can run after the Ref is unreachable.
-type state struct {
-	conn     Conn
-	id       compat.IDPack
-	count    atomic.Int64 // references received (1 + one per repeated REMOTE_REF)
-	released atomic.Bool
-	pinned   bool // the root: never released (Python never sends DEL for it)
-}
-
-// New makes a Ref for id on conn holding one reference. Connections call it when they unbox a
-// remote reference; user code receives Refs from requests.
-func New(conn Conn, id compat.IDPack) *Ref {
-	r := &Ref{st: &state{conn: conn, id: id}}
-	r.st.count.Store(1)
-	runtime.AddCleanup(r, func(s *state) { s.release() }, r.st)
-	return r
-}
-
-// NewPinned makes a Ref that is never released, for a connection's remote root.
-func NewPinned(conn Conn, id compat.IDPack) *Ref {
-	return &Ref{st: &state{conn: conn, id: id, pinned: true}}
-}
-
-// Acquire records one more reference received for the same object (the connection reuses a
-// live Ref when the same id arrives again). It reports false if the Ref was already released,
-// in which case the caller must make a new one.
-func (r *Ref) Acquire() bool {
-	if r.st.released.Load() {
-		return false
+// Wrap turns the connection's references in a received value into proxies: a *protocol.Ref
+// becomes a *Ref, and tuples are walked (and changed in place). Values from this package's
+// operations are wrapped already; Wrap is for values received through package protocol.
+func Wrap(v any) any {
+	switch x := v.(type) {
+	case *protocol.Ref:
+		return (*Ref)(x)
+	case brine.Tuple:
+		for i, it := range x {
+			x[i] = Wrap(it)
+		}
 	}
-	r.st.count.Add(1)
-	return !r.st.released.Load()
+	return v
 }
+
+// ProtocolRef returns the connection's reference behind the proxy, so that boxing sends r as a
+// reference to the peer's own object.
+func (r *Ref) ProtocolRef() *protocol.Ref { return (*protocol.Ref)(r) }
 
 // ID returns the object's id_pack.
-func (r *Ref) ID() compat.IDPack { return r.st.id }
+func (r *Ref) ID() compat.IDPack { return r.ProtocolRef().ID() }
 
 // Conn returns the connection the object lives behind.
-func (r *Ref) Conn() Conn { return r.st.conn }
+func (r *Ref) Conn() *protocol.Conn { return r.ProtocolRef().Conn() }
 
 // TypeName returns the remote type's dotted name ("builtins.list", "mymodule.Thing"), from the
 // id_pack, without a request.
-func (r *Ref) TypeName() string { return r.st.id.Name }
+func (r *Ref) TypeName() string { return r.ProtocolRef().TypeName() }
 
 // IsClass reports whether the remote object is a class (its instance id is 0).
-func (r *Ref) IsClass() bool { return r.st.id.InstanceID == 0 }
+func (r *Ref) IsClass() bool { return r.ProtocolRef().IsClass() }
 
 // Released reports whether Release has been called.
-func (r *Ref) Released() bool { return r.st.released.Load() }
+func (r *Ref) Released() bool { return r.ProtocolRef().Released() }
 
 // Release gives the references back to the owner (one asynchronous HANDLE_DEL with the count of
 // references received). Later operations on the Ref fail. Release is idempotent and never
 // blocks; it does nothing for a connection's root.
-func (r *Ref) Release() {
-	r.st.release()
-}
-
-func (s *state) release() {
-	if s.pinned || s.released.Swap(true) {
-		return
-	}
-	s.conn.Release(s.id, s.count.Load())
-}
+func (r *Ref) Release() { r.ProtocolRef().Release() }
 
 // String describes the proxy without a request (use Str for the remote str()).
-func (r *Ref) String() string {
-	return "<netref " + r.st.id.Name + " " + r.st.id.String() + ">"
-}
+func (r *Ref) String() string { return r.ProtocolRef().String() }

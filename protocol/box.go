@@ -4,43 +4,17 @@ import (
 	"fmt"
 	"math/big"
 	"reflect"
-	"strings"
 	"sync"
 	"weak"
 
 	"github.com/gorpyc/rpyc/brine"
 	"github.com/gorpyc/rpyc/compat"
-	"github.com/gorpyc/rpyc/netref"
+	"github.com/gorpyc/rpyc/internal/ident"
 )
 
 // ByRef wraps a value that must travel by reference even if it could go by value (a slice of
 // ints, say, that the peer should see as a live, mutable Go object rather than a tuple).
 type ByRef struct{ Value any }
-
-// identity keys exported objects that have a pointer identity, so that exporting the same
-// object twice reuses its id_pack (and its reference count), as Python does with id().
-type identity struct {
-	typ reflect.Type
-	ptr uintptr
-	n   int
-}
-
-func identityOf(v any) (identity, bool) {
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.Pointer, reflect.Map, reflect.Chan, reflect.UnsafePointer:
-		if rv.IsNil() {
-			return identity{}, false
-		}
-		return identity{typ: rv.Type(), ptr: rv.Pointer()}, true
-	case reflect.Slice:
-		if rv.IsNil() || rv.Len() == 0 {
-			return identity{}, false
-		}
-		return identity{typ: rv.Type(), ptr: rv.Pointer(), n: rv.Len()}, true
-	}
-	return identity{}, false
-}
 
 // box converts a Go value to its wire box (label, value), following Python's order:
 // dumpable values by value, tuples element-wise, this peer's proxies as LOCAL_REF, and anything
@@ -66,12 +40,12 @@ func (c *Conn) box(v any) (brine.Tuple, error) {
 			items[i] = b
 		}
 		return brine.Tuple{int64(compat.LabelTuple), items}, nil
-	case *netref.Ref:
-		if x.Conn() == netref.Conn(c) {
-			if x.Released() {
-				return nil, fmt.Errorf("%w: proxy %v was released", ValueError, x.ID())
+	case Proxy:
+		if r := x.ProtocolRef(); r != nil && r.Conn() == c {
+			if r.Released() {
+				return nil, fmt.Errorf("%w: proxy %v was released", ValueError, r.ID())
 			}
-			return brine.Tuple{int64(compat.LabelLocalRef), x.ID().Tuple()}, nil
+			return brine.Tuple{int64(compat.LabelLocalRef), r.ID().Tuple()}, nil
 		}
 	case ByRef:
 		return c.boxRef(x.Value), nil
@@ -139,7 +113,7 @@ func (c *Conn) boxRef(v any) brine.Tuple {
 
 // export adds v to the local object table (or counts one more reference to it).
 func (c *Conn) export(v any) compat.IDPack {
-	idn, hasIdentity := identityOf(v)
+	idn, hasIdentity := ident.Of(v)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if hasIdentity {
@@ -150,7 +124,7 @@ func (c *Conn) export(v any) compat.IDPack {
 			}
 		}
 	}
-	name := namePack(v)
+	name := c.namePack(v)
 	cid, ok := c.classIDs[name]
 	if !ok {
 		cid = classIDFor(name)
@@ -182,40 +156,12 @@ func classIDFor(name string) int64 {
 	return id
 }
 
-// NamePacker lets a Go type choose the name_pack its objects carry (e.g. "builtins.list" to be
-// proxied as a list by Python clients without an INSPECT round trip).
-type NamePacker interface {
-	RPyCNamePack() string
-}
-
-// namePack names a Go value's type for the peer: Go funcs are "builtins.function" (Python then
-// proxies them as plain functions, without INSPECT); other types are "<package path>.<Type>".
-func namePack(v any) string {
-	if np, ok := v.(NamePacker); ok {
-		return np.RPyCNamePack()
+// namePack names a local object's type for the peer (see Objects.NamePack).
+func (c *Conn) namePack(v any) string {
+	if c.objs != nil {
+		return c.objs.NamePack(v)
 	}
-	t := reflect.TypeOf(v)
-	if t.Kind() == reflect.Func {
-		if _, isSeq := asSeq(v); isSeq {
-			return "go.iter.Seq"
-		}
-		return "builtins.function"
-	}
-	for t.Kind() == reflect.Pointer && t.Name() == "" {
-		t = t.Elem()
-	}
-	if t.Name() == "" {
-		return "go." + t.String() // go.[]int, go.map[string]int, go.chan int
-	}
-	// The last element of the package path keeps names short and readable ("kv.Store").
-	pkg := t.PkgPath()
-	if i := strings.LastIndexByte(pkg, '/'); i >= 0 {
-		pkg = pkg[i+1:]
-	}
-	if pkg == "" {
-		pkg = "go"
-	}
-	return pkg + "." + t.Name()
+	return fmt.Sprintf("go.%T", v)
 }
 
 // unbox converts a received box to a Go value.
@@ -255,15 +201,15 @@ func (c *Conn) unbox(v any) (any, error) {
 }
 
 // proxy returns the live proxy for id (counting one more reference) or makes a new one.
-func (c *Conn) proxy(id compat.IDPack) *netref.Ref {
+func (c *Conn) proxy(id compat.IDPack) *Ref {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if wp, ok := c.proxies[id]; ok {
-		if r := wp.Value(); r != nil && r.Acquire() {
+		if r := wp.Value(); r != nil && r.acquire() {
 			return r
 		}
 	}
-	r := netref.New(c, id)
+	r := newRef(c, id)
 	c.proxies[id] = weak.Make(r)
 	return r
 }
@@ -308,7 +254,7 @@ func (c *Conn) handleDel(boxedArgs any) error {
 	removed := e.extra < count
 	if removed {
 		delete(c.locals, id)
-		if idn, ok := identityOf(e.obj); ok && c.byIdentity[idn] == id {
+		if idn, ok := ident.Of(e.obj); ok && c.byIdentity[idn] == id {
 			delete(c.byIdentity, idn)
 		}
 	} else {
@@ -324,7 +270,7 @@ func (c *Conn) handleDel(boxedArgs any) error {
 // releaseAll releases the proxies inside a value nobody will see.
 func releaseAll(v any) {
 	switch x := v.(type) {
-	case *netref.Ref:
+	case *Ref:
 		x.Release()
 	case brine.Tuple:
 		for _, it := range x {

@@ -16,7 +16,7 @@ import (
 	"github.com/gorpyc/rpyc/brine"
 	"github.com/gorpyc/rpyc/channel"
 	"github.com/gorpyc/rpyc/compat"
-	"github.com/gorpyc/rpyc/netref"
+	"github.com/gorpyc/rpyc/internal/ident"
 )
 
 var connCounter atomic.Int64
@@ -32,24 +32,24 @@ type Conn struct {
 	ch   *channel.Channel
 	log  *slog.Logger
 	id   string
-	root any // local root object (the service)
+	root any     // local root object (the service)
+	objs Objects // behaviour of local objects
 	exec func(fn func())
 
-	dialect atomic.Uint32 // compat.Dialect; Auto until detected
-	dmu     sync.Mutex    // serialises dialect detection (reader) with the first send
+	dialect atomic.Uint32 // compat.Dialect; Auto until the reader detected it
 
 	seq atomic.Int64 // next request sequence number
 
 	// mu guards the object tables and the pending requests. It is a leaf: no other lock is
 	// taken, no I/O is done and no user code runs while it is held.
 	mu         sync.Mutex
-	pending    map[int64]*netref.AsyncResult
+	pending    map[int64]*AsyncResult
 	locals     map[compat.IDPack]*localEntry
-	byIdentity map[identity]compat.IDPack
-	proxies    map[compat.IDPack]weak.Pointer[netref.Ref]
+	byIdentity map[ident.Key]compat.IDPack
+	proxies    map[compat.IDPack]weak.Pointer[Ref]
 	classIDs   map[string]int64
 	nextID     int64
-	remoteRoot *netref.Ref
+	remoteRoot *Ref
 	rootID     compat.IDPack // the peer's root, valid once remoteRoot is set; never released
 
 	// hmu guards the hook state and the wait for running handlers. A leaf, like mu.
@@ -119,10 +119,10 @@ func newConn(ch *channel.Channel, root any, cfg Config, unread []byte, opts []Op
 		log:        cfg.Logger.With("conn", cfg.ConnID),
 		id:         cfg.ConnID,
 		root:       root,
-		pending:    make(map[int64]*netref.AsyncResult),
+		pending:    make(map[int64]*AsyncResult),
 		locals:     make(map[compat.IDPack]*localEntry),
-		byIdentity: make(map[identity]compat.IDPack),
-		proxies:    make(map[compat.IDPack]weak.Pointer[netref.Ref]),
+		byIdentity: make(map[ident.Key]compat.IDPack),
+		proxies:    make(map[compat.IDPack]weak.Pointer[Ref]),
 		classIDs:   make(map[string]int64),
 		ctx:        ctx,
 		cancel:     cancel,
@@ -136,7 +136,7 @@ func newConn(ch *channel.Channel, root any, cfg Config, unread []byte, opts []Op
 	for _, opt := range opts {
 		opt(&o)
 	}
-	c.exec = o.exec
+	c.exec, c.objs = o.exec, o.objs
 	c.dialect.Store(uint32(cfg.Dialect))
 	go c.readLoop()
 	if h, ok := root.(ConnectHook); ok {
@@ -161,8 +161,14 @@ type Option func(*connOptions)
 
 type connOptions struct {
 	exec  func(fn func())
+	objs  Objects
 	probe compat.Dialect
 }
+
+// WithObjects sets how local Go objects behave for the peer (pyobj.Handler for the standard
+// behaviour). Without it the connection answers only PING and GETROOT and refuses the other
+// requests on its objects with a TypeError.
+func WithObjects(objs Objects) Option { return func(o *connOptions) { o.objs = objs } }
 
 // WithExecutor runs the handlers of the peer's requests through exec (a server's worker pool)
 // instead of the connection's own goroutines. exec must not block indefinitely; the connection
@@ -252,10 +258,10 @@ func (c *Conn) shutdown(cause error) {
 		}
 		c.mu.Lock()
 		pending := c.pending
-		c.pending = map[int64]*netref.AsyncResult{}
+		c.pending = map[int64]*AsyncResult{}
 		c.mu.Unlock()
 		for _, p := range pending {
-			p.Resolve(nil, cause)
+			p.resolve(nil, cause)
 		}
 		c.log.Debug("rpyc: connection closed", "cause", cause)
 	})
@@ -379,7 +385,7 @@ func (c *Conn) finish() {
 	c.mu.Lock()
 	locals := c.locals
 	c.locals = map[compat.IDPack]*localEntry{}
-	c.byIdentity = map[identity]compat.IDPack{}
+	c.byIdentity = map[ident.Key]compat.IDPack{}
 	c.mu.Unlock()
 	for _, e := range locals {
 		if r, ok := e.obj.(Releaser); ok {
@@ -392,18 +398,14 @@ func (c *Conn) finish() {
 func (c *Conn) dispatch(payload []byte) error {
 	d := c.Dialect()
 	if d == compat.Auto {
-		c.dmu.Lock()
-		d = c.Dialect()
-		if d == compat.Auto {
-			var ok bool
-			if d, ok = compat.Detect(payload); !ok {
-				c.dmu.Unlock()
-				return fmt.Errorf("%w: cannot tell the dialect of the first message % x", ErrProtocol, head(payload))
-			}
-			c.dialect.Store(uint32(d))
-			c.log.Debug("rpyc: detected dialect", "dialect", d)
+		// Only the reader sets the dialect, from the peer's first message; nothing can be sent
+		// before (sendMsg refuses), and a serving side sends only in answer.
+		var ok bool
+		if d, ok = compat.Detect(payload); !ok {
+			return fmt.Errorf("%w: cannot tell the dialect of the first message % x", ErrProtocol, head(payload))
 		}
-		c.dmu.Unlock()
+		c.dialect.Store(uint32(d))
+		c.log.Debug("rpyc: detected dialect", "dialect", d)
 	}
 	msg, seq, body, err := d.ParseMessage(payload)
 	if err != nil {
@@ -420,7 +422,7 @@ func (c *Conn) dispatch(payload []byte) error {
 		if msg == compat.MsgException {
 			err := loadException(body)
 			if p != nil {
-				p.Resolve(nil, err)
+				p.resolve(nil, err)
 			}
 			return nil
 		}
@@ -430,7 +432,7 @@ func (c *Conn) dispatch(payload []byte) error {
 			releaseAll(v)
 			return nil
 		}
-		p.Resolve(v, err)
+		p.resolve(v, err)
 	}
 	return nil
 }
@@ -484,7 +486,7 @@ func (c *Conn) onRequest(seq int64, body any) error {
 		c.replyError(seq, fmt.Errorf("%w: %v takes %d to %d arguments, got %d", TypeError, handler, spec.min, spec.max, len(argt)))
 		return nil
 	}
-	if spec.inline != nil && spec.inline(argt) && isClosed(c.ready) {
+	if spec.inline && isClosed(c.ready) {
 		// No user code runs for these: answer at once, as a Python server does.
 		v, err := c.serve(c.ctx, handler, spec, argt)
 		c.respond(seq, v, err, true)
@@ -664,16 +666,16 @@ func (c *Conn) Request(ctx context.Context, h compat.Handler, args ...any) (any,
 }
 
 // RequestAsync sends a request and returns at once; the reply resolves the result.
-func (c *Conn) RequestAsync(h compat.Handler, args ...any) *netref.AsyncResult {
+func (c *Conn) RequestAsync(h compat.Handler, args ...any) *AsyncResult {
 	res, _, err := c.start(h, args)
 	if err != nil {
-		res = netref.NewAsyncResult()
-		res.Resolve(nil, err)
+		res = newAsyncResult()
+		res.resolve(nil, err)
 	}
 	return res
 }
 
-func (c *Conn) start(h compat.Handler, args []any) (*netref.AsyncResult, int64, error) {
+func (c *Conn) start(h compat.Handler, args []any) (*AsyncResult, int64, error) {
 	if c.ctx.Err() != nil {
 		return nil, 0, context.Cause(c.ctx)
 	}
@@ -681,7 +683,7 @@ func (c *Conn) start(h compat.Handler, args []any) (*netref.AsyncResult, int64, 
 	if err != nil {
 		return nil, 0, err
 	}
-	res := netref.NewAsyncResult()
+	res := newAsyncResult()
 	seq := c.seq.Add(1) - 1
 	c.mu.Lock()
 	if c.ctx.Err() != nil {
@@ -699,10 +701,10 @@ func (c *Conn) start(h compat.Handler, args []any) (*netref.AsyncResult, int64, 
 	return res, seq, nil
 }
 
-// Release tells the peer that count references to its object id are gone (HANDLE_DEL). It
+// release tells the peer that count references to its object id are gone (HANDLE_DEL). It
 // never blocks: DELs are queued and sent, in order, by one goroutine that runs while the queue
 // is not empty.
-func (c *Conn) Release(id compat.IDPack, count int64) {
+func (c *Conn) release(id compat.IDPack, count int64) {
 	if c.ctx.Err() != nil {
 		return
 	}
@@ -759,9 +761,10 @@ func (c *Conn) flushDels(running chan struct{}) {
 	}
 }
 
-// Root returns the proxy of the peer's root object (its service), sending GETROOT the first
-// time. The root proxy is kept for the connection's lifetime.
-func (c *Conn) Root(ctx context.Context) (*netref.Ref, error) {
+// Root returns the reference to the peer's root object (its service), sending GETROOT the first
+// time. The root is kept for the connection's lifetime and never released. (netref.Root gives
+// the proxy with its operations.)
+func (c *Conn) Root(ctx context.Context) (*Ref, error) {
 	c.mu.Lock()
 	r := c.remoteRoot
 	c.mu.Unlock()
@@ -772,11 +775,11 @@ func (c *Conn) Root(ctx context.Context) (*netref.Ref, error) {
 	if err != nil {
 		return nil, err
 	}
-	ref, ok := v.(*netref.Ref)
+	ref, ok := v.(*Ref)
 	if !ok {
 		return nil, fmt.Errorf("%w: GETROOT returned %T, not a reference", ErrProtocol, v)
 	}
-	pinned := netref.NewPinned(c, ref.ID())
+	pinned := &Ref{st: &refState{conn: c, id: ref.ID(), pinned: true}}
 	c.mu.Lock()
 	if c.remoteRoot == nil {
 		c.remoteRoot = pinned
@@ -784,7 +787,7 @@ func (c *Conn) Root(ctx context.Context) (*netref.Ref, error) {
 	}
 	r = c.remoteRoot
 	c.mu.Unlock()
-	// ref's cleanup may run from here on: Release now ignores the root's id.
+	// ref's cleanup may run from here on: release now ignores the root's id.
 	runtime.KeepAlive(ref)
 	return r, nil
 }

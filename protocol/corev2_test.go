@@ -10,14 +10,13 @@ package protocol_test
 //   - OnDisconnect runs exactly once, and only after OnConnect returned, also when the peer goes
 //     away or Close is called while OnConnect runs (bug 4).
 //
-// They fail (by bounded timeouts, never by hanging the test binary) on the engine before
-// Core v2, so they are skipped unless GORPYC_COREV2 is set; see requireCoreV2.
+// Each failed (by a bounded timeout, never by hanging the test binary) on the engine before
+// Core v2.
 
 import (
 	"context"
 	"errors"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -27,15 +26,8 @@ import (
 	"github.com/gorpyc/rpyc/compat"
 	"github.com/gorpyc/rpyc/netref"
 	"github.com/gorpyc/rpyc/protocol"
+	"github.com/gorpyc/rpyc/pyobj"
 )
-
-// requireCoreV2 skips tests of behaviour the Core v2 engine brings, until it lands.
-func requireCoreV2(t *testing.T) {
-	t.Helper()
-	if os.Getenv("GORPYC_COREV2") == "" {
-		t.Skip("enable with GORPYC_COREV2=1 until the Core v2 engine lands")
-	}
-}
 
 // closeBound is how long Close may take when a handler is running or when it is called from
 // inside a handler: the engine's grace period for running handlers must be below it.
@@ -97,11 +89,11 @@ func goPair(t *testing.T, clientRoot, serverRoot any) (client, server *protocol.
 	t.Helper()
 	cnc, snc := tcpPair(t)
 	scfg := protocol.DefaultConfig()
-	server = protocol.New(channel.New(snc, scfg.Channel), serverRoot, scfg)
+	server = protocol.New(channel.New(snc, scfg.Channel), serverRoot, scfg, protocol.WithObjects(pyobj.Handler{}))
 	closeAtEnd(t, server, "server connection")
 	ccfg := protocol.DefaultConfig()
 	ccfg.Dialect = compat.V5
-	client = protocol.New(channel.New(cnc, ccfg.Channel), clientRoot, ccfg)
+	client = protocol.New(channel.New(cnc, ccfg.Channel), clientRoot, ccfg, protocol.WithObjects(pyobj.Handler{}))
 	closeAtEnd(t, client, "client connection")
 	return client, server
 }
@@ -110,7 +102,7 @@ func rootOf(t *testing.T, c *protocol.Conn) *netref.Ref {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	r, err := c.Root(ctx)
+	r, err := netref.Root(ctx, c)
 	if err != nil {
 		t.Fatalf("Root: %v", err)
 	}
@@ -184,7 +176,6 @@ func checkCloseInside(t *testing.T, c *protocol.Conn, entered <-chan struct{}, c
 // peer runs closes the connection). The engine before Core v2 waited in Close for the reader and
 // the handlers, among them the one calling Close.
 func TestCoreV2CloseInsideHandler(t *testing.T) {
-	requireCoreV2(t)
 
 	t.Run("service method closes its connection", func(t *testing.T) {
 		svc := newCloserService()
@@ -248,7 +239,6 @@ func (s *blockerService) Block() string {
 // return within the engine's (short) grace period, on the serving side and on the side running
 // a callback. The engine before Core v2 waited for the handler, however long.
 func TestCoreV2CloseDuringSlowHandler(t *testing.T) {
-	requireCoreV2(t)
 	for _, side := range []string{"serving side", "callback side"} {
 		t.Run(side, func(t *testing.T) {
 			release := make(chan struct{})
@@ -356,7 +346,6 @@ func (h *hookOrder) snapshot() (connects, disconnects int, early []string) {
 // before Core v2 started the reader before calling OnConnect and ran OnDisconnect from the
 // reader's Close without waiting for OnConnect.
 func TestCoreV2OnDisconnectAfterOnConnect(t *testing.T) {
-	requireCoreV2(t)
 	const rounds = 10
 	cases := []struct {
 		name string
@@ -369,7 +358,7 @@ func TestCoreV2OnDisconnectAfterOnConnect(t *testing.T) {
 		{"peer sends CLOSE", func(t *testing.T, cnc net.Conn) func(*protocol.Conn) {
 			cfg := protocol.DefaultConfig()
 			cfg.Dialect = compat.V5
-			peer := protocol.New(channel.New(cnc, cfg.Channel), nil, cfg)
+			peer := protocol.New(channel.New(cnc, cfg.Channel), nil, cfg, protocol.WithObjects(pyobj.Handler{}))
 			closeAtEnd(t, peer, "peer")
 			return func(*protocol.Conn) { go peer.Close() }
 		}},
@@ -384,7 +373,9 @@ func TestCoreV2OnDisconnectAfterOnConnect(t *testing.T) {
 				h := &hookOrder{action: tc.setup(t, cnc), linger: 30 * time.Millisecond}
 				cfg := protocol.DefaultConfig()
 				made := make(chan *protocol.Conn, 1)
-				go func() { made <- protocol.New(channel.New(snc, cfg.Channel), h, cfg) }()
+				go func() {
+					made <- protocol.New(channel.New(snc, cfg.Channel), h, cfg, protocol.WithObjects(pyobj.Handler{}))
+				}()
 				var c *protocol.Conn
 				select {
 				case c = <-made:

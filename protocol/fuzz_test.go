@@ -1,4 +1,4 @@
-package protocol
+package protocol_test
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"github.com/gorpyc/rpyc/brine"
 	"github.com/gorpyc/rpyc/channel"
 	"github.com/gorpyc/rpyc/compat"
+	"github.com/gorpyc/rpyc/protocol"
+	"github.com/gorpyc/rpyc/pyobj"
 )
 
 // fuzzRoot is the service the fuzzed peer talks to.
@@ -24,7 +26,7 @@ func (r *fuzzRoot) Add(a, b int) int                      { return a + b }
 func (r *fuzzRoot) Echo(v any) any                        { return v }
 func (r *fuzzRoot) Call(ctx context.Context, f any) any   { return f }
 func (r *fuzzRoot) Opts(x int, o struct{ Scale int }) int { return x * o.Scale }
-func (r *fuzzRoot) Fail() error                           { return ValueError }
+func (r *fuzzRoot) Fail() error                           { return protocol.ValueError }
 func (r *fuzzRoot) Seq(n int) func(func(int) bool)        { return func(func(int) bool) {} }
 func (r *fuzzRoot) Variadic(parts ...string) []string     { return parts }
 
@@ -39,13 +41,13 @@ func fuzzMessage(d compat.Dialect, msg compat.MsgType, seq int64, body any) []by
 func box(v any) brine.Tuple { return brine.Tuple{int64(compat.LabelValue), v} }
 
 // FuzzDispatch feeds one arbitrary message to a live connection (after GETROOT, so that the
-// root is exported as ("protocol.fuzzRoot", <class>, 1)) and checks that nothing panics and that
+// root is exported as ("protocol_test.fuzzRoot", <class>, 1)) and checks that nothing panics and that
 // the connection either closed or still answers a PING.
 func FuzzDispatch(f *testing.F) {
 	rootRef := func(cid int64) brine.Tuple {
-		return brine.Tuple{int64(compat.LabelLocalRef), brine.Tuple{"protocol.fuzzRoot", cid, int64(1)}}
+		return brine.Tuple{int64(compat.LabelLocalRef), brine.Tuple{"protocol_test.fuzzRoot", cid, int64(1)}}
 	}
-	cid := classIDFor("protocol.fuzzRoot")
+	cid := protocol.ClassIDFor("protocol_test.fuzzRoot")
 	req := func(h compat.Handler, args ...any) []byte {
 		return fuzzMessage(compat.V5, compat.MsgRequest, 1, brine.Tuple{int64(h),
 			brine.Tuple{int64(compat.LabelTuple), brine.Tuple(args)}})
@@ -56,7 +58,7 @@ func FuzzDispatch(f *testing.F) {
 	f.Add(req(compat.HandleGetAttr, rootRef(cid), box("items")))
 	f.Add(req(compat.HandleCallAttr, rootRef(cid), box("variadic"), box(brine.Tuple{"a", "b"}), box(brine.Tuple{})))
 	f.Add(req(compat.HandleDel, rootRef(cid), box(int64(1))))
-	f.Add(req(compat.HandleInspect, box(brine.Tuple{"protocol.fuzzRoot", cid, int64(1)})))
+	f.Add(req(compat.HandleInspect, box(brine.Tuple{"protocol_test.fuzzRoot", cid, int64(1)})))
 	f.Add(req(compat.HandleSetAttr, rootRef(cid), box("name"), box("x")))
 	f.Add(req(compat.HandleCmp, rootRef(cid), rootRef(cid), box("__eq__")))
 	f.Add(req(compat.HandleBuffIter, rootRef(cid), box(int64(10))))
@@ -65,12 +67,12 @@ func FuzzDispatch(f *testing.F) {
 	f.Add([]byte{0x12, 0x51})
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		a, b := net.Pipe()
-		cfg := DefaultConfig()
+		cfg := protocol.DefaultConfig()
 		cfg.Dialect = compat.V5
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 		cfg.SyncRequestTimeout = time.Second
-		conn := New(channel.New(a, channel.Config{MaxFrameSize: 1 << 20, MaxMessageSize: 1 << 20}),
-			&fuzzRoot{Name: "n", Items: []int{1, 2}, Map: map[string]int{"a": 1}}, cfg)
+		conn := protocol.New(channel.New(a, channel.Config{MaxFrameSize: 1 << 20, MaxMessageSize: 1 << 20}),
+			&fuzzRoot{Name: "n", Items: []int{1, 2}, Map: map[string]int{"a": 1}}, cfg, protocol.WithObjects(pyobj.Handler{}))
 		defer conn.Close()
 		peer := channel.New(b, channel.Config{})
 		defer peer.Close()

@@ -3,14 +3,10 @@ package protocol
 import (
 	"context"
 	"fmt"
-	"hash/maphash"
-	"io"
-	"reflect"
-	"sort"
+	"strings"
 
 	"github.com/gorpyc/rpyc/brine"
 	"github.com/gorpyc/rpyc/compat"
-	"github.com/gorpyc/rpyc/netref"
 )
 
 // VoidService is the root served when a connection has none, like Python's VoidService.
@@ -23,42 +19,38 @@ func (VoidService) GetServiceName() string { return "VOID" }
 func (VoidService) GetServiceAliases() brine.Tuple { return brine.Tuple{"VOID"} }
 
 // A handlerSpec describes how the connection serves one HANDLE_* request: the arity of its
-// (unboxed) arguments, whether the reader may answer it itself, and the function that serves it.
-// HANDLE_CLOSE and HANDLE_DEL are not in the table: the reader applies them before unboxing,
-// in arrival order.
+// (unboxed) arguments, whether the reader answers it itself (it runs no user code), and the
+// function that serves it. HANDLE_CLOSE and HANDLE_DEL are not in the table: the reader applies
+// them before unboxing, in arrival order.
 type handlerSpec struct {
 	min, max int
-	// inline reports, for these arguments, that serving runs no user code and cannot block,
-	// so the reader answers at once (nil: never).
-	inline func(args brine.Tuple) bool
-	serve  func(c *Conn, ctx context.Context, args brine.Tuple) (any, error)
+	inline   bool
+	serve    func(c *Conn, ctx context.Context, args brine.Tuple) (any, error)
 }
-
-func always(brine.Tuple) bool { return true }
 
 // handlerTable holds one entry per request handler, indexed by its number.
 var handlerTable [compat.HandleInstanceCheck + 1]*handlerSpec
 
 func init() {
 	handlerTable = [...]*handlerSpec{
-		compat.HandlePing:          {min: 1, max: 1, inline: always, serve: servePing},
-		compat.HandleGetRoot:       {min: 0, max: 0, inline: always, serve: serveGetRoot},
-		compat.HandleGetAttr:       {min: 2, max: 2, inline: plainGetAttr, serve: serveGetAttr},
+		compat.HandlePing:          {min: 1, max: 1, inline: true, serve: servePing},
+		compat.HandleGetRoot:       {min: 0, max: 0, inline: true, serve: serveGetRoot},
+		compat.HandleGetAttr:       {min: 2, max: 2, serve: serveGetAttr},
 		compat.HandleDelAttr:       {min: 2, max: 2, serve: serveDelAttr},
 		compat.HandleSetAttr:       {min: 3, max: 3, serve: serveSetAttr},
 		compat.HandleCall:          {min: 1, max: 3, serve: serveCall},
 		compat.HandleCallAttr:      {min: 2, max: 4, serve: serveCallAttr},
-		compat.HandleRepr:          {min: 1, max: 1, serve: serveRepr},
-		compat.HandleStr:           {min: 1, max: 1, serve: serveStr},
+		compat.HandleRepr:          {min: 1, max: 1, serve: objectRequest(func(a brine.Tuple) Request { return &Repr{Obj: a[0]} })},
+		compat.HandleStr:           {min: 1, max: 1, serve: objectRequest(func(a brine.Tuple) Request { return &Str{Obj: a[0]} })},
 		compat.HandleCmp:           {min: 2, max: 3, serve: serveCmp},
-		compat.HandleHash:          {min: 1, max: 1, serve: serveHash},
-		compat.HandleDir:           {min: 1, max: 1, inline: always, serve: serveDir},
-		compat.HandlePickle:        {min: 0, max: 2, serve: servePickle},
-		compat.HandleInspect:       {min: 1, max: 1, inline: always, serve: serveInspect},
+		compat.HandleHash:          {min: 1, max: 1, serve: objectRequest(func(a brine.Tuple) Request { return &Hash{Obj: a[0]} })},
+		compat.HandleDir:           {min: 1, max: 1, serve: objectRequest(func(a brine.Tuple) Request { return &Dir{Obj: a[0]} })},
+		compat.HandlePickle:        {min: 1, max: 2, serve: servePickle},
+		compat.HandleInspect:       {min: 1, max: 1, serve: serveInspect},
 		compat.HandleBuffIter:      {min: 2, max: 2, serve: serveBuffIter},
 		compat.HandleOldSlicing:    {min: 0, max: 6, serve: serveOldSlicing},
 		compat.HandleCtxExit:       {min: 1, max: 2, serve: serveCtxExit},
-		compat.HandleInstanceCheck: {min: 0, max: 3, serve: serveInstanceCheck},
+		compat.HandleInstanceCheck: {min: 2, max: 2, serve: serveInstanceCheck},
 	}
 }
 
@@ -70,8 +62,8 @@ func lookupHandler(h compat.Handler) *handlerSpec {
 	return nil
 }
 
-// serve runs one incoming request against local objects. A panic in Go code becomes an exception
-// for this request only.
+// serve runs one incoming request. A panic in Go code becomes an exception for this request
+// only.
 func (c *Conn) serve(ctx context.Context, h compat.Handler, spec *handlerSpec, args brine.Tuple) (result any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -80,6 +72,20 @@ func (c *Conn) serve(ctx context.Context, h compat.Handler, spec *handlerSpec, a
 		}
 	}()
 	return spec.serve(c, ctx, args)
+}
+
+// objects passes a decoded request to the connection's Objects.
+func (c *Conn) objects(ctx context.Context, req Request) (any, error) {
+	if c.objs == nil {
+		return nil, fmt.Errorf("%w: %v: this connection serves no objects", TypeError, req.Handler())
+	}
+	return c.objs.ServeRequest(ctx, c, req)
+}
+
+func objectRequest(decode func(args brine.Tuple) Request) func(*Conn, context.Context, brine.Tuple) (any, error) {
+	return func(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {
+		return c.objects(ctx, decode(args))
+	}
 }
 
 func servePing(_ *Conn, _ context.Context, args brine.Tuple) (any, error) { return args[0], nil }
@@ -91,47 +97,28 @@ func serveGetRoot(c *Conn, _ context.Context, _ brine.Tuple) (any, error) {
 	return c.root, nil
 }
 
-// plainGetAttr: GETATTR runs user code only on objects with their own RPyCGetAttr.
-func plainGetAttr(args brine.Tuple) bool {
-	_, custom := args[0].(interface {
-		RPyCGetAttr(name string) (any, error)
-	})
-	return !custom
+func serveGetAttr(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {
+	name, err := c.attrName(args[1], c.cfg.AllowGetAttr, "allow_getattr")
+	if err != nil {
+		return nil, err
+	}
+	return c.objects(ctx, &GetAttr{Obj: args[0], Name: name})
 }
 
-func serveGetAttr(c *Conn, _ context.Context, args brine.Tuple) (any, error) {
-	name, err := attrName(args[1])
+func serveSetAttr(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {
+	name, err := c.attrName(args[1], c.cfg.AllowSetAttr, "allow_setattr")
 	if err != nil {
 		return nil, err
 	}
-	real, err := c.checkAttr(name, c.cfg.AllowGetAttr, "allow_getattr")
-	if err != nil {
-		return nil, err
-	}
-	return c.getAttr(args[0], real)
+	return c.objects(ctx, &SetAttr{Obj: args[0], Name: name, Value: args[2]})
 }
 
-func serveSetAttr(c *Conn, _ context.Context, args brine.Tuple) (any, error) {
-	name, err := attrName(args[1])
+func serveDelAttr(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {
+	name, err := c.attrName(args[1], c.cfg.AllowDelAttr, "allow_delattr")
 	if err != nil {
 		return nil, err
 	}
-	real, err := c.checkAttr(name, c.cfg.AllowSetAttr, "allow_setattr")
-	if err != nil {
-		return nil, err
-	}
-	return nil, c.setAttr(args[0], real, args[2])
-}
-
-func serveDelAttr(c *Conn, _ context.Context, args brine.Tuple) (any, error) {
-	name, err := attrName(args[1])
-	if err != nil {
-		return nil, err
-	}
-	if _, err := c.checkAttr(name, c.cfg.AllowDelAttr, "allow_delattr"); err != nil {
-		return nil, err
-	}
-	return nil, fmt.Errorf("%w: Go objects cannot delete attribute %q", AttributeError, name)
+	return c.objects(ctx, &DelAttr{Obj: args[0], Name: name})
 }
 
 func serveCall(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {
@@ -139,11 +126,11 @@ func serveCall(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return c.call(ctx, args[0], pos, kw)
+	return c.objects(ctx, &Call{Fn: args[0], Args: pos, Kwargs: kw})
 }
 
 func serveCallAttr(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {
-	name, err := attrName(args[1])
+	name, err := c.attrName(args[1], c.cfg.AllowGetAttr, "allow_getattr")
 	if err != nil {
 		return nil, err
 	}
@@ -151,98 +138,103 @@ func serveCallAttr(c *Conn, ctx context.Context, args brine.Tuple) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	real, err := c.checkAttr(name, c.cfg.AllowGetAttr, "allow_getattr")
+	fn, err := c.objects(ctx, &GetAttr{Obj: args[0], Name: name})
 	if err != nil {
 		return nil, err
 	}
-	fn, err := c.getAttr(args[0], real)
-	if err != nil {
-		return nil, err
-	}
-	return c.call(ctx, fn, pos, kw)
+	return c.objects(ctx, &Call{Fn: fn, Args: pos, Kwargs: kw})
 }
 
-func serveStr(_ *Conn, _ context.Context, args brine.Tuple) (any, error) { return strOf(args[0]), nil }
-
-func serveRepr(_ *Conn, _ context.Context, args brine.Tuple) (any, error) {
-	return reprOf(args[0]), nil
-}
-
-func serveHash(_ *Conn, _ context.Context, args brine.Tuple) (any, error) {
-	return hashOf(args[0]), nil
-}
-
-func serveDir(_ *Conn, _ context.Context, args brine.Tuple) (any, error) {
-	if args[0] == nil {
-		return brine.Tuple{}, nil
-	}
-	names := infoFor(reflect.TypeOf(args[0])).names
-	t := make(brine.Tuple, len(names))
-	for i, n := range names {
-		t[i] = n
-	}
-	return t, nil
-}
-
-func serveCmp(_ *Conn, _ context.Context, args brine.Tuple) (any, error) {
+func serveCmp(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {
 	op := "__cmp__"
 	if len(args) == 3 {
-		op, _ = args[2].(string)
+		var ok bool
+		if op, ok = args[2].(string); !ok {
+			return nil, fmt.Errorf("%w: comparison operator must be a str", TypeError)
+		}
 	}
-	return cmpOf(args[0], args[1], op), nil
+	return c.objects(ctx, &Cmp{Obj: args[0], Other: args[1], Op: op})
 }
 
-func serveInspect(c *Conn, _ context.Context, args brine.Tuple) (any, error) {
+func serveInspect(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {
 	obj, err := c.local(args[0])
 	if err != nil {
 		return nil, err
 	}
-	return inspectOf(obj), nil
+	return c.objects(ctx, &Inspect{Obj: obj})
 }
 
-func servePickle(c *Conn, _ context.Context, _ brine.Tuple) (any, error) {
+func servePickle(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {
 	if !c.cfg.AllowPickle {
 		return nil, fmt.Errorf("%w: pickling is disabled", ValueError)
 	}
-	return nil, fmt.Errorf("%w: Go objects cannot be pickled", TypeError)
+	var proto int64 = -1
+	if len(args) == 2 {
+		p, ok := args[1].(int64)
+		if !ok {
+			return nil, fmt.Errorf("%w: pickle protocol must be an int", TypeError)
+		}
+		proto = p
+	}
+	return c.objects(ctx, &Pickle{Obj: args[0], Proto: proto})
 }
 
-func serveBuffIter(_ *Conn, _ context.Context, args brine.Tuple) (any, error) {
+func serveBuffIter(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {
 	n, ok := args[1].(int64)
 	if !ok || n < 0 {
 		return nil, fmt.Errorf("%w: BUFFITER count must be a non-negative int", TypeError)
 	}
-	if it, ok := args[0].(*goIterator); ok {
-		return it.take(int(min(n, 100000))), nil
-	}
-	return nil, fmt.Errorf("%w: %s object is not an iterator", TypeError, namePack(args[0]))
+	return c.objects(ctx, &BuffIter{Obj: args[0], Count: int(min(n, 100000))})
 }
 
 func serveOldSlicing(_ *Conn, _ context.Context, _ brine.Tuple) (any, error) {
-	return nil, fmt.Errorf("%w: %v is not supported by Go objects", TypeError, compat.HandleOldSlicing)
+	return nil, fmt.Errorf("%w: %v is not supported", TypeError, compat.HandleOldSlicing)
 }
 
-func serveCtxExit(_ *Conn, ctx context.Context, args brine.Tuple) (any, error) {
-	failed := len(args) == 2 && args[1] != nil
-	switch cm := args[0].(type) {
-	case ContextManager:
-		return cm.RPyCExit(ctx, failed)
-	case io.Closer:
-		return false, cm.Close()
+func serveCtxExit(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {
+	req := &CtxExit{Obj: args[0]}
+	if len(args) == 2 {
+		req.Exc = args[1]
 	}
-	return nil, fmt.Errorf("%w: %s object is not a context manager", AttributeError, namePack(args[0]))
+	return c.objects(ctx, req)
 }
 
-func serveInstanceCheck(_ *Conn, _ context.Context, _ brine.Tuple) (any, error) { return false, nil }
+func serveInstanceCheck(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {
+	return c.objects(ctx, &InstanceCheck{Obj: args[0], Other: args[1]})
+}
 
-func attrName(v any) (string, error) {
+// attrName checks a requested attribute name against the access policy (perm, named permName
+// in messages, and the Allow*Attrs settings) and returns the name of the member to use: the
+// exposed prefix removed. Like Python's _check_attr.
+func (c *Conn) attrName(v any, perm bool, permName string) (string, error) {
+	var name string
 	switch x := v.(type) {
 	case string:
-		return x, nil
+		name = x
 	case []byte:
-		return string(x), nil // Python accepts bytes names too
+		name = string(x) // Python accepts bytes names too
+	default:
+		return "", fmt.Errorf("%w: attribute name must be a string", TypeError)
 	}
-	return "", fmt.Errorf("%w: name must be a string", TypeError)
+	if !perm {
+		return "", fmt.Errorf("%w: cannot access %q (%s is off)", AttributeError, name, permName)
+	}
+	cfg := &c.cfg
+	if cfg.AllowExposedAttrs && cfg.ExposedPrefix != "" && strings.HasPrefix(name, cfg.ExposedPrefix) {
+		return strings.TrimPrefix(name, cfg.ExposedPrefix), nil
+	}
+	if cfg.AllowAllAttrs || cfg.AllowSafeAttrs && cfg.SafeAttrs[name] {
+		// Safe dunders (__len__, __iter__, __next__, __getitem__, ...) reach the Go members
+		// renamed to them, as Python's allow_safe_attrs does.
+		return name, nil
+	}
+	if strings.HasPrefix(name, "_") {
+		return "", fmt.Errorf("%w: cannot access %q", AttributeError, name)
+	}
+	if !(cfg.AllowExposedAttrs || cfg.AllowPublicAttrs || cfg.AllowAllAttrs) {
+		return "", fmt.Errorf("%w: cannot access %q", AttributeError, name)
+	}
+	return name, nil
 }
 
 // callArgs splits CALL/CALLATTR's (args, kwargs=()) tail.
@@ -274,113 +266,4 @@ func callArgs(rest brine.Tuple) (brine.Tuple, []Attr, error) {
 		}
 	}
 	return pos, kw, nil
-}
-
-func strOf(v any) string {
-	switch x := v.(type) {
-	case fmt.Stringer:
-		return x.String()
-	case error:
-		return x.Error()
-	case string:
-		return x
-	}
-	return reprOf(v)
-}
-
-func reprOf(v any) string {
-	if r, ok := v.(interface{ RPyCRepr() string }); ok {
-		return r.RPyCRepr()
-	}
-	if v == nil {
-		return "None"
-	}
-	if brine.Dumpable(v) {
-		return pyRepr(v)
-	}
-	// Like Python's default repr: the type and an address, never field values (unexported
-	// fields must not leak).
-	if t := reflect.TypeOf(v); t.Kind() == reflect.Func {
-		return fmt.Sprintf("<Go function %s>", t)
-	}
-	if idn, ok := identityOf(v); ok {
-		return fmt.Sprintf("<%s object at 0x%x>", namePack(v), idn.ptr)
-	}
-	return fmt.Sprintf("<%s object>", namePack(v))
-}
-
-var hashSeed = maphash.MakeSeed()
-
-func hashOf(v any) int64 {
-	if idn, ok := identityOf(v); ok {
-		return int64(idn.ptr>>3) & (1<<61 - 1)
-	}
-	return int64(maphash.String(hashSeed, fmt.Sprintf("%T:%v", v, v)) >> 3)
-}
-
-func cmpOf(a, b any, op string) any {
-	if r, ok := b.(*netref.Ref); ok {
-		_ = r
-		return brine.NotImplemented
-	}
-	var eq bool
-	ia, okA := identityOf(a)
-	ib, okB := identityOf(b)
-	switch {
-	case okA && okB:
-		eq = ia == ib
-	case reflect.TypeOf(a) == reflect.TypeOf(b) && reflect.TypeOf(a) != nil && reflect.TypeOf(a).Comparable():
-		eq = reflect.ValueOf(a).Equal(reflect.ValueOf(b))
-	default:
-		if op == "__eq__" {
-			return false
-		}
-		if op == "__ne__" {
-			return true
-		}
-		return brine.NotImplemented
-	}
-	switch op {
-	case "__eq__":
-		return eq
-	case "__ne__":
-		return !eq
-	}
-	return brine.NotImplemented
-}
-
-// inspectOf lists (name, doc) pairs for HANDLE_INSPECT: the dunders a Python client should map
-// to requests, and the object's exposed methods.
-func inspectOf(v any) brine.Tuple {
-	out := brine.Tuple{}
-	add := func(name, doc string) { out = append(out, brine.Tuple{name, doc}) }
-	t := reflect.TypeOf(v)
-	if t != nil && t.Kind() == reflect.Func {
-		add("__call__", "call the Go function")
-	}
-	if _, ok := v.(interface {
-		RPyCCall(context.Context, brine.Tuple, []Attr) (any, error)
-	}); ok {
-		add("__call__", "call the Go object")
-	}
-	if t != nil {
-		ti := infoFor(t)
-		for _, n := range ti.names {
-			if m := ti.members[n]; m.method >= 0 {
-				add(n, m.doc)
-			}
-		}
-		ds := dunders(v)
-		names := make([]string, 0, len(ds))
-		for n := range ds {
-			if _, taken := ti.members[n]; !taken {
-				names = append(names, n)
-			}
-		}
-		sort.Strings(names)
-		for _, n := range names {
-			add(n, "Go implementation of "+n)
-		}
-	}
-	return out
 }

@@ -1,67 +1,17 @@
 package protocol
 
-import (
-	"reflect"
-	"strings"
-
-	"github.com/gorpyc/rpyc/brine"
-)
-
-// Service hooks. A root object (service) may implement any of these; the connection calls
-// OnConnect after the connection is set up and before any request of the peer is served (so it
-// may call back into the peer), and OnDisconnect after the transport closed (no I/O there).
+// Service hooks. A root object (service) may implement any of these. The connection calls
+// OnConnect once the connection is set up and before any request of the peer is served (it may
+// call the peer: replies are read meanwhile). OnDisconnect runs exactly once, after the
+// transport closed (no I/O there) and never before OnConnect returned, whoever closed the
+// connection and whenever.
 type (
 	// ConnectHook is implemented by services that want to know their connection.
 	ConnectHook interface{ OnConnect(c *Conn) }
 	// DisconnectHook is implemented by services that clean up when the peer goes away.
 	DisconnectHook interface{ OnDisconnect(c *Conn) }
-	// Aliaser is implemented by services that choose their own names (SERVICE_NAME / ALIASES).
-	Aliaser interface{ RPyCServiceAliases() []string }
+	// Releaser is implemented by exported values that hold resources: RPyCRelease runs when
+	// the peer drops its last reference (HANDLE_DEL) or the connection ends; never on the
+	// reader while it reads.
+	Releaser interface{ RPyCRelease() }
 )
-
-// ServiceAliases derives a service's names as Python does from its class: RPyCServiceAliases()
-// if implemented, else the Go type name without a trailing "Service", upper-cased
-// (KVService -> "KV", Calculator -> "CALCULATOR"). A nil service is "VOID".
-func ServiceAliases(svc any) []string {
-	if svc == nil {
-		return []string{"VOID"}
-	}
-	if a, ok := svc.(Aliaser); ok {
-		out := a.RPyCServiceAliases()
-		for i := range out {
-			out[i] = strings.ToUpper(out[i])
-		}
-		return out
-	}
-	t := reflect.TypeOf(svc)
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	name := strings.ToUpper(t.Name())
-	if trimmed, ok := strings.CutSuffix(name, "SERVICE"); ok {
-		name = trimmed
-	}
-	return []string{name}
-}
-
-// serviceMember answers get_service_name / get_service_aliases on the root, which every
-// Python service has (exposed_get_service_name and exposed_get_service_aliases).
-func (c *Conn) serviceMember(name string) (any, bool) {
-	aliases := c.cfg.ServiceAliases
-	if len(aliases) == 0 {
-		aliases = ServiceAliases(c.root)
-	}
-	switch name {
-	case "get_service_name":
-		return func() string { return aliases[0] }, true
-	case "get_service_aliases":
-		return func() brine.Tuple {
-			t := make(brine.Tuple, len(aliases))
-			for i, a := range aliases {
-				t[i] = a
-			}
-			return t
-		}, true
-	}
-	return nil, false
-}

@@ -12,14 +12,13 @@ package server_test
 //     a service registering connections in OnConnect and removing them in OnDisconnect (the
 //     examples/kvserver pattern) does not leak under connect/close churn (bug 4).
 //
-// They fail (by bounded timeouts, never by hanging the test binary) on the engine before
-// Core v2, so they are skipped unless GORPYC_COREV2 is set; see requireCoreV2.
+// Each failed (by a bounded timeout, never by hanging the test binary) on the engine before
+// Core v2.
 
 import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,14 +33,6 @@ import (
 	"github.com/gorpyc/rpyc/protocol"
 	"github.com/gorpyc/rpyc/server"
 )
-
-// requireCoreV2 skips tests of behaviour the Core v2 engine brings, until it lands.
-func requireCoreV2(t *testing.T) {
-	t.Helper()
-	if os.Getenv("GORPYC_COREV2") == "" {
-		t.Skip("enable with GORPYC_COREV2=1 until the Core v2 engine lands")
-	}
-}
 
 // closeBound is how long Close may take when a handler is running or when it is called from
 // inside a handler: the engine's grace period for running handlers must be below it.
@@ -128,7 +119,6 @@ func (s *selfClosingService) CloseMe() string {
 // connection must end. The engine before Core v2 deadlocked in Close (it waited for the handler
 // it was called from), and the connection never ended.
 func TestCoreV2InteropServiceClosesOwnConn(t *testing.T) {
-	requireCoreV2(t)
 	interop.ForEachPeer(t, func(t *testing.T, p interop.Peer) {
 		made := make(chan *selfClosingService, 1)
 		srv := &server.Server{NewService: func() any {
@@ -225,7 +215,6 @@ func (s *slowService) Block() string {
 // engine's grace period (below 2 s), and the client's call must fail. The engine before Core v2
 // waited for the handler, however long.
 func TestCoreV2CloseDoesNotWaitForSlowHandler(t *testing.T) {
-	requireCoreV2(t)
 	for _, kind := range []server.Kind{server.Threaded, server.ThreadPool} {
 		for _, how := range []string{"conn.Close", "Server.Close"} {
 			t.Run(kind.String()+"/"+how, func(t *testing.T) {
@@ -491,7 +480,6 @@ func goChurn(t *testing.T, addr string, workers, n int) int {
 // OnDisconnect ends empty. The engine before Core v2 started reading before OnConnect and ran
 // OnDisconnect from the reader's Close without waiting for OnConnect.
 func TestCoreV2OnDisconnectAfterOnConnect(t *testing.T) {
-	requireCoreV2(t)
 	for _, kind := range []server.Kind{server.Threaded, server.ThreadPool} {
 		t.Run(kind.String(), func(t *testing.T) {
 			svc := newRegistryService(20 * time.Millisecond)
@@ -507,7 +495,6 @@ func TestCoreV2OnDisconnectAfterOnConnect(t *testing.T) {
 // rpyc clients (tox-interop/pyclient_churn.py: connect and close at once, connect and ask for the
 // root, bare TCP) churning alongside the Go clients.
 func TestCoreV2InteropOnDisconnectChurn(t *testing.T) {
-	requireCoreV2(t)
 	interop.ForEachPeer(t, func(t *testing.T, p interop.Peer) {
 		svc := newRegistryService(20 * time.Millisecond)
 		srv := &server.Server{Service: svc, Name: "Registry"}

@@ -28,7 +28,8 @@ import (
 type TestService struct {
 	Version string // a plain attribute: root.version
 
-	secret string // unexported: never reachable
+	//lint:ignore U1000 the field exists to show that unexported fields are never reachable
+	secret string
 	mu     sync.Mutex
 	log    []string
 	conn   *protocol.Conn
@@ -177,7 +178,7 @@ func (s *TestService) PingBack(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	c := s.conn
 	s.mu.Unlock()
-	root, err := c.Root(ctx)
+	root, err := netref.Root(ctx, c)
 	if err != nil {
 		return "", err
 	}

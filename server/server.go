@@ -28,6 +28,7 @@ import (
 
 	"github.com/gorpyc/rpyc/channel"
 	"github.com/gorpyc/rpyc/protocol"
+	"github.com/gorpyc/rpyc/pyobj"
 	"github.com/gorpyc/rpyc/registry"
 )
 
@@ -111,17 +112,19 @@ type Server struct {
 	// RegisterInterval overrides the re-registration interval (0: 60 s).
 	RegisterInterval time.Duration
 
-	mu       sync.Mutex
-	ln       net.Listener
-	conns    map[*protocol.Conn]struct{}
-	closing  bool
-	done     chan struct{}
-	wg       sync.WaitGroup // connection goroutines
-	pool     chan func()
-	poolWG   sync.WaitGroup
-	accepted atomic.Int64
-	regStop  context.CancelFunc
-	regDone  chan struct{}
+	mu          sync.Mutex
+	ln          net.Listener
+	conns       map[*protocol.Conn]struct{}
+	closing     bool
+	done        chan struct{}
+	wg          sync.WaitGroup // connection goroutines
+	pool        chan func()
+	poolWG      sync.WaitGroup
+	abandon     chan struct{} // closed when Shutdown stops waiting for handlers still running
+	abandonOnce sync.Once
+	accepted    atomic.Int64
+	regStop     context.CancelFunc
+	regDone     chan struct{}
 }
 
 func (s *Server) logger() *slog.Logger {
@@ -149,7 +152,7 @@ func (s *Server) ServiceAliases() []string {
 	if s.NewService != nil {
 		svc = s.NewService()
 	}
-	return protocol.ServiceAliases(svc)
+	return pyobj.ServiceAliases(svc)
 }
 
 // ListenAndServe listens on the TCP address (":18861", "127.0.0.1:0", "[::1]:0") and serves.
@@ -178,6 +181,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.ln = ln
 	s.conns = map[*protocol.Conn]struct{}{}
 	s.done = make(chan struct{})
+	s.abandon = make(chan struct{})
 	if s.Kind == ThreadPool {
 		n := s.Workers
 		if n <= 0 {
@@ -186,7 +190,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.pool = make(chan func())
 		for range n {
 			s.poolWG.Add(1)
-			go s.worker()
+			go s.worker(s.pool)
 		}
 	}
 	s.mu.Unlock()
@@ -252,13 +256,15 @@ func (s *Server) connCount() int {
 	return len(s.conns)
 }
 
-func (s *Server) worker() {
+func (s *Server) worker(pool <-chan func()) {
 	defer s.poolWG.Done()
-	for fn := range s.pool {
+	for fn := range pool {
 		fn()
 	}
 }
 
+// shutdownPool stops the workers; it waits for those still running a handler unless Shutdown
+// abandoned them.
 func (s *Server) shutdownPool() {
 	s.mu.Lock()
 	pool := s.pool
@@ -266,7 +272,20 @@ func (s *Server) shutdownPool() {
 	s.mu.Unlock()
 	if pool != nil {
 		close(pool)
-		s.poolWG.Wait()
+		waitOr(&s.poolWG, s.abandon)
+	}
+}
+
+// waitOr waits for wg, or until stop is closed.
+func waitOr(wg *sync.WaitGroup, stop <-chan struct{}) {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-stop:
 	}
 }
 
@@ -310,7 +329,7 @@ func (s *Server) handle(nc net.Conn) {
 		cfg.MaxInflight = s.MaxInflight
 	}
 	cfg.ServiceAliases = s.ServiceAliases()
-	var opts []protocol.Option
+	opts := []protocol.Option{protocol.WithObjects(pyobj.Handler{})}
 	if s.Kind == ThreadPool {
 		opts = append(opts, protocol.WithExecutor(s.submit))
 	}
@@ -338,7 +357,10 @@ func (s *Server) handle(nc net.Conn) {
 	if ic != nil {
 		go s.watchIdle(conn, ic, log)
 	}
-	<-conn.Done()
+	select {
+	case <-conn.Done():
+	case <-s.abandon: // closed already; its handlers still running end on their own
+	}
 	s.mu.Lock()
 	delete(s.conns, conn)
 	s.mu.Unlock()
@@ -398,8 +420,10 @@ func (s *Server) watchIdle(conn *protocol.Conn, ic *idleConn, log *slog.Logger) 
 }
 
 // Shutdown stops accepting, lets in-flight calls finish until ctx ends, then closes every
-// connection and waits for their goroutines. It returns ctx's error if calls were still running
-// when it gave up.
+// connection (each Close waits Config.CloseGrace for its handlers and runs OnDisconnect) and,
+// until ctx ends, waits for the connections' goroutines. Handlers that ignore their canceled
+// context past that are abandoned: they end on their own, and Shutdown does not wait for them.
+// It returns ctx's error if calls were still running when it gave up.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closing {
@@ -427,8 +451,17 @@ wait:
 		}
 	}
 	s.closeConns()
+	s.mu.Lock()
+	abandon := s.abandon
+	s.mu.Unlock()
+	stopWaiting := context.AfterFunc(ctx, func() {
+		if abandon != nil {
+			s.abandonOnce.Do(func() { close(abandon) })
+		}
+	})
 	s.wg.Wait()
 	s.shutdownPool()
+	stopWaiting()
 	if s.done != nil {
 		select {
 		case <-s.done:

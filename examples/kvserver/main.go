@@ -126,7 +126,7 @@ func (s *KVService) OnDisconnect(c *protocol.Conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for r := range s.subs {
-		if r.Conn() == netref.Conn(c) {
+		if r.Conn() == c {
 			delete(s.subs, r)
 		}
 	}

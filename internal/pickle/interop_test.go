@@ -57,7 +57,8 @@ type tagged struct {
 	A int
 	B string
 	C []int
-	d int // unexported: left out
+	//lint:ignore U1000 the field exists to show that unexported fields are left out
+	d int
 }
 
 // cases pairs a Python expression with its Go value. For "both" the Go value is exactly what

@@ -1,4 +1,4 @@
-package protocol
+package pyobj
 
 import (
 	"context"
@@ -11,7 +11,8 @@ import (
 
 	"github.com/gorpyc/rpyc/brine"
 	"github.com/gorpyc/rpyc/internal/convert"
-	"github.com/gorpyc/rpyc/netref"
+	"github.com/gorpyc/rpyc/internal/ident"
+	"github.com/gorpyc/rpyc/protocol"
 )
 
 // Names is implemented by Go types that rename members for Python: it maps Go method or field
@@ -118,33 +119,10 @@ var (
 	errorType = reflect.TypeFor[error]()
 )
 
-// checkAttr applies the access policy to a name the peer asked for and returns the name of the
-// member to use (in Go terms: exported Go members are the "exposed" ones).
-func (c *Conn) checkAttr(name string, perm bool, permName string) (string, error) {
-	if !perm {
-		return "", fmt.Errorf("%w: cannot access %q (%s is off)", AttributeError, name, permName)
-	}
-	if c.cfg.AllowExposedAttrs && c.cfg.ExposedPrefix != "" && strings.HasPrefix(name, c.cfg.ExposedPrefix) {
-		return strings.TrimPrefix(name, c.cfg.ExposedPrefix), nil
-	}
-	if c.cfg.AllowAllAttrs || c.cfg.AllowSafeAttrs && c.cfg.SafeAttrs[name] {
-		// Safe dunders (__len__, __iter__, __next__, __getitem__, ...) reach the Go members
-		// renamed to them with RPyCNames, as Python's allow_safe_attrs does.
-		return name, nil
-	}
-	if strings.HasPrefix(name, "_") {
-		return "", fmt.Errorf("%w: cannot access %q", AttributeError, name)
-	}
-	if !(c.cfg.AllowExposedAttrs || c.cfg.AllowPublicAttrs || c.cfg.AllowAllAttrs) {
-		return "", fmt.Errorf("%w: cannot access %q", AttributeError, name)
-	}
-	return name, nil
-}
-
 // getAttr looks up an exposed member of a Go value.
-func (c *Conn) getAttr(obj any, name string) (any, error) {
+func getAttr(c *protocol.Conn, obj any, name string) (any, error) {
 	if obj == nil {
-		return nil, fmt.Errorf("%w: 'NoneType' object has no attribute %q", AttributeError, name)
+		return nil, fmt.Errorf("%w: 'NoneType' object has no attribute %q", protocol.AttributeError, name)
 	}
 	if ga, ok := obj.(interface {
 		RPyCGetAttr(name string) (any, error)
@@ -161,15 +139,15 @@ func (c *Conn) getAttr(obj any, name string) (any, error) {
 		}
 	}
 	if !ok {
-		if sameValue(obj, c.root) {
-			if v, ok := c.serviceMember(name); ok {
+		if sameValue(obj, c.LocalRoot()) {
+			if v, ok := serviceMember(c, name); ok {
 				return v, nil
 			}
 		}
 		if d, ok := dunders(obj)[name]; ok {
 			return boundMethod{name: name, fn: d}, nil
 		}
-		return nil, fmt.Errorf("%w: %s has no attribute %q", AttributeError, namePack(obj), name)
+		return nil, fmt.Errorf("%w: %s has no attribute %q", protocol.AttributeError, namePack(obj), name)
 	}
 	if m.method >= 0 {
 		return rv.Method(m.method).Interface(), nil
@@ -184,28 +162,28 @@ func (c *Conn) getAttr(obj any, name string) (any, error) {
 func fieldByIndex(rv reflect.Value, idx []int) (reflect.Value, error) {
 	for rv.Kind() == reflect.Pointer {
 		if rv.IsNil() {
-			return reflect.Value{}, fmt.Errorf("%w: nil pointer", AttributeError)
+			return reflect.Value{}, fmt.Errorf("%w: nil pointer", protocol.AttributeError)
 		}
 		rv = rv.Elem()
 	}
 	f, err := rv.FieldByIndexErr(idx)
 	if err != nil {
-		return reflect.Value{}, fmt.Errorf("%w: %v", AttributeError, err)
+		return reflect.Value{}, fmt.Errorf("%w: %v", protocol.AttributeError, err)
 	}
 	return f, nil
 }
 
-func (c *Conn) setAttr(obj any, name string, value any) error {
+func setAttr(obj any, name string, value any) error {
 	rv := reflect.ValueOf(obj)
 	if obj == nil {
-		return fmt.Errorf("%w: cannot set attributes of None", AttributeError)
+		return fmt.Errorf("%w: cannot set attributes of None", protocol.AttributeError)
 	}
 	m, ok := infoFor(rv.Type()).members[name]
 	if !ok || m.method >= 0 {
-		return fmt.Errorf("%w: %s has no settable attribute %q", AttributeError, namePack(obj), name)
+		return fmt.Errorf("%w: %s has no settable attribute %q", protocol.AttributeError, namePack(obj), name)
 	}
 	if rv.Kind() != reflect.Pointer {
-		return fmt.Errorf("%w: %s is not addressable (export a pointer)", AttributeError, namePack(obj))
+		return fmt.Errorf("%w: %s is not addressable (export a pointer)", protocol.AttributeError, namePack(obj))
 	}
 	f, err := fieldByIndex(rv, m.field)
 	if err != nil {
@@ -213,22 +191,22 @@ func (c *Conn) setAttr(obj any, name string, value any) error {
 	}
 	nv, err := convertArg(value, f.Type())
 	if err != nil {
-		return fmt.Errorf("%w: attribute %q: %v", TypeError, name, err)
+		return fmt.Errorf("%w: attribute %q: %v", protocol.TypeError, name, err)
 	}
 	f.Set(nv)
 	return nil
 }
 
 // call invokes a Go callable with Python positional and keyword arguments.
-func (c *Conn) call(ctx context.Context, fn any, args brine.Tuple, kwargs []Attr) (any, error) {
+func call(ctx context.Context, fn any, args brine.Tuple, kwargs []protocol.Attr) (any, error) {
 	if caller, ok := fn.(interface {
-		RPyCCall(ctx context.Context, args brine.Tuple, kwargs []Attr) (any, error)
+		RPyCCall(ctx context.Context, args brine.Tuple, kwargs []protocol.Attr) (any, error)
 	}); ok {
 		return caller.RPyCCall(ctx, args, kwargs)
 	}
 	fv := reflect.ValueOf(fn)
 	if fv.Kind() != reflect.Func || fv.IsNil() {
-		return nil, fmt.Errorf("%w: %s object is not callable", TypeError, namePack(fn))
+		return nil, fmt.Errorf("%w: %s object is not callable", protocol.TypeError, namePack(fn))
 	}
 	in, err := buildArgs(ctx, fv.Type(), args, kwargs)
 	if err != nil {
@@ -246,7 +224,7 @@ func (c *Conn) call(ctx context.Context, fn any, args brine.Tuple, kwargs []Attr
 // buildArgs converts Python arguments to a Go function's parameters. A first context.Context
 // parameter receives the request context; a last struct (or *struct) parameter may receive the
 // keyword arguments by field name.
-func buildArgs(ctx context.Context, ft reflect.Type, args brine.Tuple, kwargs []Attr) ([]reflect.Value, error) {
+func buildArgs(ctx context.Context, ft reflect.Type, args brine.Tuple, kwargs []protocol.Attr) ([]reflect.Value, error) {
 	var in []reflect.Value
 	params := make([]reflect.Type, ft.NumIn())
 	for i := range params {
@@ -265,7 +243,7 @@ func buildArgs(ctx context.Context, ft reflect.Type, args brine.Tuple, kwargs []
 			kwType = params[len(params)-1]
 			params = params[:len(params)-1]
 		} else {
-			return nil, fmt.Errorf("%w: got an unexpected keyword argument %q", TypeError, kwargs[0].Name)
+			return nil, fmt.Errorf("%w: got an unexpected keyword argument %q", protocol.TypeError, kwargs[0].Name)
 		}
 	case hasOptions && len(args) == len(params)-1:
 		// No keywords and no positional value for the options struct: its zero value, as a
@@ -278,7 +256,7 @@ func buildArgs(ctx context.Context, ft reflect.Type, args brine.Tuple, kwargs []
 		fixed--
 	}
 	if len(args) < fixed && kwType == nil || (!variadic && len(args) > fixed) {
-		return nil, fmt.Errorf("%w: takes %d positional arguments but %d were given", TypeError, fixed, len(args))
+		return nil, fmt.Errorf("%w: takes %d positional arguments but %d were given", protocol.TypeError, fixed, len(args))
 	}
 	for i := 0; i < fixed; i++ {
 		if i >= len(args) {
@@ -287,7 +265,7 @@ func buildArgs(ctx context.Context, ft reflect.Type, args brine.Tuple, kwargs []
 		}
 		v, err := convertArg(args[i], params[i])
 		if err != nil {
-			return nil, fmt.Errorf("%w: argument %d: %v", TypeError, i+1, err)
+			return nil, fmt.Errorf("%w: argument %d: %v", protocol.TypeError, i+1, err)
 		}
 		in = append(in, v)
 	}
@@ -297,7 +275,7 @@ func buildArgs(ctx context.Context, ft reflect.Type, args brine.Tuple, kwargs []
 		for i := fixed; i < len(args); i++ {
 			v, err := convertArg(args[i], st.Elem())
 			if err != nil {
-				return nil, fmt.Errorf("%w: argument %d: %v", TypeError, i+1, err)
+				return nil, fmt.Errorf("%w: argument %d: %v", protocol.TypeError, i+1, err)
 			}
 			rest = reflect.Append(rest, v)
 		}
@@ -320,7 +298,7 @@ func isOptionsStruct(t reflect.Type) bool {
 	return t.Kind() == reflect.Struct
 }
 
-func kwargsStruct(kwargs []Attr, t reflect.Type) (reflect.Value, error) {
+func kwargsStruct(kwargs []protocol.Attr, t reflect.Type) (reflect.Value, error) {
 	st := t
 	if st.Kind() == reflect.Pointer {
 		st = st.Elem()
@@ -330,12 +308,12 @@ func kwargsStruct(kwargs []Attr, t reflect.Type) (reflect.Value, error) {
 	for _, kw := range kwargs {
 		m, ok := ti.members[kw.Name]
 		if !ok || m.method >= 0 {
-			return reflect.Value{}, fmt.Errorf("%w: got an unexpected keyword argument %q", TypeError, kw.Name)
+			return reflect.Value{}, fmt.Errorf("%w: got an unexpected keyword argument %q", protocol.TypeError, kw.Name)
 		}
 		f := sv.Elem().FieldByIndex(m.field)
 		v, err := convertArg(kw.Value, f.Type())
 		if err != nil {
-			return reflect.Value{}, fmt.Errorf("%w: keyword argument %q: %v", TypeError, kw.Name, err)
+			return reflect.Value{}, fmt.Errorf("%w: keyword argument %q: %v", protocol.TypeError, kw.Name, err)
 		}
 		f.Set(v)
 	}
@@ -389,7 +367,7 @@ func convertArg(v any, t reflect.Type) (reflect.Value, error) {
 		case !ok:
 			return reflect.Value{}, fmt.Errorf("expected %s, got %s", numberKindName(t.Kind()), pyTypeName(v))
 		case err != nil:
-			return reflect.Value{}, fmt.Errorf("%s %s does not fit Go %s: %w", pyTypeName(v), pyRepr(v), t, err)
+			return reflect.Value{}, fmt.Errorf("%s %s does not fit Go %s: %w", pyTypeName(v), brine.Repr(v), t, err)
 		}
 		return out, nil
 	}
@@ -477,8 +455,8 @@ func exportedFields(t reflect.Type) [][]int {
 
 // pyTypeName names the Python type of a received value, for error messages.
 func pyTypeName(v any) string {
-	if r, ok := v.(*netref.Ref); ok {
-		return r.TypeName() + " (remote)"
+	if r, ok := v.(protocol.Proxy); ok {
+		return r.ProtocolRef().TypeName() + " (remote)"
 	}
 	if n := brine.TypeName(v); n != "" {
 		return n
@@ -494,9 +472,9 @@ type boundMethod struct {
 }
 
 // RPyCCall calls the method.
-func (b boundMethod) RPyCCall(ctx context.Context, args brine.Tuple, kwargs []Attr) (any, error) {
+func (b boundMethod) RPyCCall(ctx context.Context, args brine.Tuple, kwargs []protocol.Attr) (any, error) {
 	if len(kwargs) > 0 {
-		return nil, fmt.Errorf("%w: %s() takes no keyword arguments", TypeError, b.name)
+		return nil, fmt.Errorf("%w: %s() takes no keyword arguments", protocol.TypeError, b.name)
 	}
 	return b.fn(ctx, args)
 }
@@ -513,8 +491,8 @@ func sameValue(a, b any) bool {
 	if a == nil || b == nil {
 		return false
 	}
-	ia, okA := identityOf(a)
-	ib, okB := identityOf(b)
+	ia, okA := ident.Of(a)
+	ib, okB := ident.Of(b)
 	if okA || okB {
 		return okA && okB && ia == ib
 	}

@@ -1,4 +1,4 @@
-package protocol
+package pyobj
 
 import (
 	"cmp"
@@ -13,15 +13,8 @@ import (
 	"sync"
 
 	"github.com/gorpyc/rpyc/brine"
-	"github.com/gorpyc/rpyc/netref"
+	"github.com/gorpyc/rpyc/protocol"
 )
-
-// This file gives Go values the Python protocols a Python client expects from a native object:
-// a Go slice answers len(), indexing, slicing, iteration and `in`; a
-// map also keys(), values(), items(), get() and dict(m); channels and iter.Seq are iterators;
-// io.Reader, io.Writer and io.Closer are read(), write() and close(); a type with Len() int has
-// len(). Each protocol is a set of dunder methods, listed by HANDLE_INSPECT so that the Python
-// client's proxy class has them, and reached by CALLATTR.
 
 // ContextManager lets a Go value be used in a Python `with` block. RPyCEnter's result is what
 // `as` binds; RPyCExit learns whether the block raised and may return true to suppress it.
@@ -30,12 +23,6 @@ import (
 type ContextManager interface {
 	RPyCEnter(ctx context.Context) (any, error)
 	RPyCExit(ctx context.Context, failed bool) (bool, error)
-}
-
-// Releaser is implemented by exported values that hold resources: RPyCRelease runs when the peer
-// drops its last reference (HANDLE_DEL) or the connection closes.
-type Releaser interface {
-	RPyCRelease()
 }
 
 // dunderFunc is one implemented Python special method: it takes the positional arguments.
@@ -96,9 +83,9 @@ func dunders(v any) map[string]dunderFunc {
 func argCount(name string, args brine.Tuple, min, max int) error {
 	if len(args) < min || len(args) > max {
 		if min == max {
-			return fmt.Errorf("%w: %s() takes %d arguments (%d given)", TypeError, name, min, len(args))
+			return fmt.Errorf("%w: %s() takes %d arguments (%d given)", protocol.TypeError, name, min, len(args))
 		}
-		return fmt.Errorf("%w: %s() takes %d to %d arguments (%d given)", TypeError, name, min, max, len(args))
+		return fmt.Errorf("%w: %s() takes %d to %d arguments (%d given)", protocol.TypeError, name, min, max, len(args))
 	}
 	return nil
 }
@@ -108,15 +95,15 @@ func pyIndex(v any, n int) (int, error) {
 	i, ok := v.(int64)
 	if !ok {
 		if b, isBig := v.(*big.Int); isBig {
-			return 0, fmt.Errorf("%w: index %s out of range", IndexError, b)
+			return 0, fmt.Errorf("%w: index %s out of range", protocol.IndexError, b)
 		}
-		return 0, fmt.Errorf("%w: indices must be integers or slices, not %s", TypeError, pyTypeName(v))
+		return 0, fmt.Errorf("%w: indices must be integers or slices, not %s", protocol.TypeError, pyTypeName(v))
 	}
 	if i < 0 {
 		i += int64(n)
 	}
 	if i < 0 || i >= int64(n) {
-		return 0, fmt.Errorf("%w: index out of range", IndexError)
+		return 0, fmt.Errorf("%w: index out of range", protocol.IndexError)
 	}
 	return int(i), nil
 }
@@ -129,7 +116,7 @@ func sliceBounds(s brine.Slice, n int) ([]int, error) {
 		}
 		i, ok := v.(int64)
 		if !ok {
-			return 0, fmt.Errorf("%w: slice indices must be integers or None", TypeError)
+			return 0, fmt.Errorf("%w: slice indices must be integers or None", protocol.TypeError)
 		}
 		return i, nil
 	}
@@ -138,7 +125,7 @@ func sliceBounds(s brine.Slice, n int) ([]int, error) {
 		return nil, err
 	}
 	if step == 0 {
-		return nil, fmt.Errorf("%w: slice step cannot be zero", ValueError)
+		return nil, fmt.Errorf("%w: slice step cannot be zero", protocol.ValueError)
 	}
 	var defStart, defStop int64 = 0, int64(n)
 	if step < 0 {
@@ -209,7 +196,7 @@ func addSequence(m map[string]dunderFunc, rv reflect.Value) {
 			}
 			nv, err := convertArg(args[1], rv.Type().Elem())
 			if err != nil {
-				return nil, fmt.Errorf("%w: %v", TypeError, err)
+				return nil, fmt.Errorf("%w: %v", protocol.TypeError, err)
 			}
 			rv.Index(i).Set(nv)
 			return nil, nil
@@ -244,7 +231,7 @@ func addSequence(m map[string]dunderFunc, rv reflect.Value) {
 				return int64(i), nil
 			}
 		}
-		return nil, fmt.Errorf("%w: %s is not in list", ValueError, pyRepr(args[0]))
+		return nil, fmt.Errorf("%w: %s is not in list", protocol.ValueError, brine.Repr(args[0]))
 	}
 	m["count"] = func(_ context.Context, args brine.Tuple) (any, error) {
 		if err := argCount("count", args, 1, 1); err != nil {
@@ -283,7 +270,7 @@ func sortedKeys(rv reflect.Value) []reflect.Value {
 func mapKey(rv reflect.Value, k any) (reflect.Value, error) {
 	kv, err := convertArg(k, rv.Type().Key())
 	if err != nil {
-		return reflect.Value{}, fmt.Errorf("%w: %s", KeyError, pyRepr(k))
+		return reflect.Value{}, fmt.Errorf("%w: %s", protocol.KeyError, brine.Repr(k))
 	}
 	return kv, nil
 }
@@ -307,7 +294,7 @@ func addMapping(m map[string]dunderFunc, rv reflect.Value) {
 			return nil, err
 		}
 		if !ok {
-			return nil, &RemoteError{Module: "builtins", Name: "KeyError", Args: brine.Tuple{keyArg(args[0])}}
+			return nil, &protocol.RemoteError{Module: "builtins", Name: "KeyError", Args: brine.Tuple{keyArg(args[0])}}
 		}
 		return v.Interface(), nil
 	}
@@ -337,11 +324,11 @@ func addMapping(m map[string]dunderFunc, rv reflect.Value) {
 		}
 		kv, err := mapKey(rv, args[0])
 		if err != nil {
-			return nil, fmt.Errorf("%w: bad key: %v", TypeError, err)
+			return nil, fmt.Errorf("%w: bad key: %v", protocol.TypeError, err)
 		}
 		vv, err := convertArg(args[1], rv.Type().Elem())
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", TypeError, err)
+			return nil, fmt.Errorf("%w: %v", protocol.TypeError, err)
 		}
 		rv.SetMapIndex(kv, vv)
 		return nil, nil
@@ -355,7 +342,7 @@ func addMapping(m map[string]dunderFunc, rv reflect.Value) {
 			return nil, err
 		}
 		if !ok {
-			return nil, &RemoteError{Module: "builtins", Name: "KeyError", Args: brine.Tuple{keyArg(args[0])}}
+			return nil, &protocol.RemoteError{Module: "builtins", Name: "KeyError", Args: brine.Tuple{keyArg(args[0])}}
 		}
 		_ = kv
 		k, _ := mapKey(rv, args[0])
@@ -393,12 +380,12 @@ func addMapping(m map[string]dunderFunc, rv reflect.Value) {
 	}
 }
 
-// keyArg is the KeyError argument: the key itself when it can travel by value.
+// keyArg is the protocol.KeyError argument: the key itself when it can travel by value.
 func keyArg(k any) any {
 	if brine.Dumpable(k) {
 		return k
 	}
-	return pyRepr(k)
+	return brine.Repr(k)
 }
 
 // looseEqual compares a Go element with a value received from Python (an int64 equals any Go
@@ -407,8 +394,7 @@ func looseEqual(goVal, pyVal any) bool {
 	if brine.Equal(goVal, pyVal) {
 		return true
 	}
-	if r, ok := pyVal.(*netref.Ref); ok {
-		_ = r
+	if _, ok := pyVal.(protocol.Proxy); ok {
 		return false
 	}
 	pv, err := convertArg(pyVal, reflect.TypeOf(goVal))
@@ -431,7 +417,7 @@ func readFrom(r io.Reader, args brine.Tuple) (any, error) {
 	if len(args) == 1 && args[0] != nil {
 		var ok bool
 		if n, ok = args[0].(int64); !ok {
-			return nil, fmt.Errorf("%w: read() size must be an int", TypeError)
+			return nil, fmt.Errorf("%w: read() size must be an int", protocol.TypeError)
 		}
 	}
 	if n < 0 {
@@ -457,7 +443,7 @@ func writeTo(w io.Writer, args brine.Tuple) (any, error) {
 	case string:
 		b = []byte(x)
 	default:
-		return nil, fmt.Errorf("%w: write() argument must be str or bytes, not %s", TypeError, pyTypeName(args[0]))
+		return nil, fmt.Errorf("%w: write() argument must be str or bytes, not %s", protocol.TypeError, pyTypeName(args[0]))
 	}
 	n, err := w.Write(b)
 	if s, ok := args[0].(string); ok && err == nil {
@@ -533,7 +519,7 @@ func (it *goIterator) nextItem() (any, bool) {
 func (it *goIterator) nextOrStop() (any, error) {
 	v, ok := it.nextItem()
 	if !ok {
-		return nil, ErrStopIteration
+		return nil, protocol.ErrStopIteration
 	}
 	return v, nil
 }

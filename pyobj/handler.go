@@ -1,0 +1,82 @@
+package pyobj
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"reflect"
+
+	"github.com/gorpyc/rpyc/brine"
+	"github.com/gorpyc/rpyc/netref"
+	"github.com/gorpyc/rpyc/protocol"
+)
+
+// Handler is the standard [protocol.Objects]: it serves the peer's requests on Go values as
+// this package describes. Its zero value is ready to use; it holds no state.
+type Handler struct{}
+
+var _ protocol.Objects = Handler{}
+
+// NamePack names obj's type for the peer; see [NamePacker].
+func (Handler) NamePack(obj any) string { return namePack(obj) }
+
+// ServeRequest answers one request on a local object.
+func (Handler) ServeRequest(ctx context.Context, c *protocol.Conn, req protocol.Request) (any, error) {
+	switch r := req.(type) {
+	case *protocol.GetAttr:
+		return getAttr(c, r.Obj, r.Name)
+	case *protocol.SetAttr:
+		return nil, setAttr(r.Obj, r.Name, netref.Wrap(r.Value))
+	case *protocol.DelAttr:
+		return nil, fmt.Errorf("%w: Go objects cannot delete attribute %q", protocol.AttributeError, r.Name)
+	case *protocol.Call:
+		for i := range r.Kwargs {
+			r.Kwargs[i].Value = netref.Wrap(r.Kwargs[i].Value)
+		}
+		return call(ctx, netref.Wrap(r.Fn), netref.Wrap(r.Args).(brine.Tuple), r.Kwargs)
+	case *protocol.Str:
+		return strOf(r.Obj), nil
+	case *protocol.Repr:
+		return reprOf(r.Obj), nil
+	case *protocol.Hash:
+		return hashOf(r.Obj), nil
+	case *protocol.Dir:
+		return dirOf(r.Obj), nil
+	case *protocol.Cmp:
+		return cmpOf(r.Obj, netref.Wrap(r.Other), r.Op), nil
+	case *protocol.Inspect:
+		return inspectOf(r.Obj), nil
+	case *protocol.Pickle:
+		return nil, fmt.Errorf("%w: Go objects cannot be pickled", protocol.TypeError)
+	case *protocol.BuffIter:
+		if it, ok := r.Obj.(*goIterator); ok {
+			return it.take(r.Count), nil
+		}
+		return nil, fmt.Errorf("%w: %s object is not an iterator", protocol.TypeError, namePack(r.Obj))
+	case *protocol.CtxExit:
+		failed := r.Exc != nil
+		switch cm := r.Obj.(type) {
+		case ContextManager:
+			return cm.RPyCExit(ctx, failed)
+		case io.Closer:
+			return false, cm.Close()
+		}
+		return nil, fmt.Errorf("%w: %s object is not a context manager", protocol.AttributeError, namePack(r.Obj))
+	case *protocol.InstanceCheck:
+		return false, nil
+	}
+	return nil, fmt.Errorf("%w: %v is not served by Go objects", protocol.TypeError, req.Handler())
+}
+
+// dirOf lists the Python names of a Go value's members.
+func dirOf(obj any) brine.Tuple {
+	if obj == nil {
+		return brine.Tuple{}
+	}
+	names := infoFor(reflect.TypeOf(obj)).names
+	t := make(brine.Tuple, len(names))
+	for i, n := range names {
+		t[i] = n
+	}
+	return t
+}
