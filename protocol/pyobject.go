@@ -209,7 +209,7 @@ func addSequence(m map[string]dunderFunc, rv reflect.Value) {
 			}
 			nv, err := convertArg(args[1], rv.Type().Elem())
 			if err != nil {
-				return nil, fmt.Errorf("%w: %v", TypeError, err)
+				return nil, fmt.Errorf("%w: %w", TypeError, err)
 			}
 			rv.Index(i).Set(nv)
 			return nil, nil
@@ -341,7 +341,7 @@ func addMapping(m map[string]dunderFunc, rv reflect.Value) {
 		}
 		vv, err := convertArg(args[1], rv.Type().Elem())
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", TypeError, err)
+			return nil, fmt.Errorf("%w: %w", TypeError, err)
 		}
 		rv.SetMapIndex(kv, vv)
 		return nil, nil
