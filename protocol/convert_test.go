@@ -96,3 +96,19 @@ func TestLooseEqual(t *testing.T) {
 		}
 	}
 }
+
+// TestFieldNamesShared checks that attribute access and keyword arguments name struct fields
+// like the converter fills them from dicts (convert.FieldNameRenamed): the tag's name, an empty
+// tag name keeping the default, "-" hiding, RPyCNames renaming untagged fields.
+func TestFieldNamesShared(t *testing.T) {
+	type s struct {
+		UserID int
+		Tagged int `rpyc:"t"`
+		Opt    int `rpyc:",opt"`
+		Hidden int `rpyc:"-"`
+	}
+	ti := infoFor(reflect.TypeFor[s]())
+	if got, want := ti.names, []string{"opt", "t", "user_id"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("fields exposed as %q, want %q", got, want)
+	}
+}

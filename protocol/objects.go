@@ -74,10 +74,7 @@ func infoFor(t reflect.Type) *typeInfo {
 			if !f.IsExported() || f.Anonymous {
 				continue
 			}
-			n, ok := pyname(f.Name)
-			if tag, has := f.Tag.Lookup("rpyc"); has {
-				n, ok = strings.Split(tag, ",")[0], tag != "-"
-			}
+			n, ok := convert.FieldNameRenamed(f, rename)
 			if _, taken := ti.members[n]; ok && !taken && n != "" {
 				ti.members[n] = member{method: -1, field: f.Index, doc: fmt.Sprintf("%s: %s (Go field %s)", n, f.Type, f.Name)}
 			}

@@ -37,6 +37,13 @@ func PyName(goName string) string {
 // under: the name of its `rpyc:"name"` tag, else [PyName] of the Go name. ok is false for a
 // field tagged `rpyc:"-"`. An empty tag name (`rpyc:",opt"`) keeps the default name.
 func FieldName(f reflect.StructField) (name string, ok bool) {
+	return FieldNameRenamed(f, nil)
+}
+
+// FieldNameRenamed is [FieldName] for a field of a type with an RPyCNames() method, which
+// returned renames (Go name -> Python name, "" to hide): an `rpyc` tag with a name (or "-")
+// wins, then the rename, then PyName of the Go name.
+func FieldNameRenamed(f reflect.StructField, renames map[string]string) (name string, ok bool) {
 	if tag, has := f.Tag.Lookup("rpyc"); has {
 		name, _, _ := strings.Cut(tag, ",")
 		if name == "-" {
@@ -45,6 +52,9 @@ func FieldName(f reflect.StructField) (name string, ok bool) {
 		if name != "" {
 			return name, true
 		}
+	}
+	if r, has := renames[f.Name]; has {
+		return r, r != ""
 	}
 	return PyName(f.Name), true
 }
@@ -85,12 +95,7 @@ func infoOf(t reflect.Type) *structInfo {
 		if !f.IsExported() || f.Anonymous {
 			continue
 		}
-		name, ok := FieldName(f)
-		if _, tagged := f.Tag.Lookup("rpyc"); !tagged {
-			if r, has := renames[f.Name]; has {
-				name, ok = r, r != ""
-			}
-		}
+		name, ok := FieldNameRenamed(f, renames)
 		if !ok {
 			continue
 		}
