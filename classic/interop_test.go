@@ -362,7 +362,9 @@ func testObtainAs(t *testing.T, c *classic.Client) {
 		ref.Release()
 	}
 	_, err = classic.EvalAs[[]int](ctx, c, "[1, 'two']")
-	if !errors.Is(err, netref.ErrConvert) || !strings.Contains(err.Error(), "value[1]") {
+	var ce *netref.ConvertError
+	if !errors.Is(err, netref.ErrConvert) || !errors.As(err, &ce) || ce.Path != "[1]" || ce.Value != "two" ||
+		!strings.Contains(err.Error(), "at [1]") {
 		t.Fatalf("EvalAs[[]int]([1, 'two']) = %v", err)
 	}
 	if _, err := classic.EvalAs[int8](ctx, c, "1000"); !errors.Is(err, netref.ErrConvert) {

@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"strings"
 
 	"github.com/gorpyc/rpyc/brine"
 	"github.com/gorpyc/rpyc/compat"
+	"github.com/gorpyc/rpyc/internal/convert"
 	"github.com/gorpyc/rpyc/internal/pickle"
 	"github.com/gorpyc/rpyc/netref"
-	"github.com/gorpyc/rpyc/pyobj"
 )
 
 // The Go types of the value model that [Obtain] returns and [Client.Deliver] accepts, besides
@@ -96,15 +95,18 @@ func Obtain(ctx context.Context, v any) (any, error) {
 //
 //   - T = any, or the value's own type: as is;
 //   - integer, float, complex, string, bool and []byte types: from the matching Python value,
-//     with range checks (a Python int fits a float; bytes and bytearray fit []byte);
+//     with range checks (a Python int fits a float, a bool fits an int as 0 or 1, the ints 0
+//     and 1 fit a bool; bytes and bytearray fit []byte; a Decimal fits a string);
 //   - slices and arrays: from a list, tuple, set or frozenset, element by element;
 //   - maps: from a dict, keys and values converted;
 //   - structs: from a dict with str keys, matched to fields by the `rpyc` tag, the snake_case
-//     form of the field name (UserID → user_id) or the field name itself, ignoring case;
-//     keys without a field are ignored;
+//     form of the field name (UserID → user_id) or the field name itself, ignoring case
+//     (keys without a field are ignored), or from a tuple or list, one item per field in order;
 //   - pointers: allocated (nil for None); *netref.Ref: v itself, without obtaining it.
 //
-// Errors wrap netref.ErrConvert and say where in the value the mismatch is.
+// These are the conversions of netref.As and of the arguments of Go functions called by Python,
+// applied to the obtained copy. Errors are a *netref.ConvertError, which wraps netref.ErrConvert
+// and says where in the value the mismatch is ("[1].name").
 func ObtainAs[T any](ctx context.Context, v any) (T, error) {
 	var zero T
 	if r, ok := v.(*netref.Ref); ok {
@@ -117,7 +119,7 @@ func ObtainAs[T any](ctx context.Context, v any) (T, error) {
 		return zero, err
 	}
 	var out T
-	if err := assign(reflect.ValueOf(&out).Elem(), got, "value"); err != nil {
+	if err := convert.Assign(reflect.ValueOf(&out).Elem(), got); err != nil {
 		return zero, err
 	}
 	return out, nil
@@ -150,15 +152,4 @@ func (c *Client) Deliver(ctx context.Context, v any) (any, error) {
 }
 
 // fieldName names struct fields the way gorpyc exposes them to Python.
-func fieldName(f reflect.StructField) (string, bool) {
-	if tag, ok := f.Tag.Lookup("rpyc"); ok {
-		name, _, _ := strings.Cut(tag, ",")
-		if name == "-" {
-			return "", false
-		}
-		if name != "" {
-			return name, true
-		}
-	}
-	return pyobj.PyName(f.Name), true
-}
+func fieldName(f reflect.StructField) (string, bool) { return convert.FieldName(f) }

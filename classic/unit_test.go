@@ -131,3 +131,51 @@ func TestSlaveRoot(t *testing.T) {
 		t.Errorf("execute = %v", err)
 	}
 }
+
+// asAndObtainAs converts v with netref.As and with classic.ObtainAs, which share one converter,
+// and reports a disagreement.
+func asAndObtainAs[T any](t *testing.T, v any) (T, error) {
+	t.Helper()
+	a, errA := netref.As[T](v, nil)
+	o, errO := classic.ObtainAs[T](context.Background(), v)
+	if !reflect.DeepEqual(a, o) || (errA == nil) != (errO == nil) || errA != nil && errA.Error() != errO.Error() {
+		t.Errorf("%T from %#v: As = %#v, %v; ObtainAs = %#v, %v", *new(T), v, a, errA, o, errO)
+	}
+	return o, errO
+}
+
+// TestConversionsAgree checks netref.As and ObtainAs on the same values: the same results and
+// the same errors, including what ObtainAs used to refuse (tuples for structs, bools for ints)
+// and what As used to refuse (dicts, lists and sets of the value model).
+func TestConversionsAgree(t *testing.T) {
+	type pair struct{ A, B int }
+	if p, err := asAndObtainAs[pair](t, brine.Tuple{int64(1), true}); err != nil || p != (pair{1, 1}) {
+		t.Errorf("pair from (1, True) = %v, %v", p, err)
+	}
+	if p, err := asAndObtainAs[pair](t, classic.Dict{{Key: "a", Value: int64(3)}, {Key: "B", Value: int64(4)}}); err != nil || p != (pair{3, 4}) {
+		t.Errorf("pair from dict = %v, %v", p, err)
+	}
+	if s, err := asAndObtainAs[[]int](t, classic.Set{int64(1)}); err != nil || len(s) != 1 {
+		t.Errorf("[]int from set = %v, %v", s, err)
+	}
+	if b, err := asAndObtainAs[bool](t, int64(0)); err != nil || b {
+		t.Errorf("bool from 0 = %v, %v", b, err)
+	}
+	if s, err := asAndObtainAs[string](t, classic.Decimal("2.50")); err != nil || s != "2.50" {
+		t.Errorf("string from Decimal = %v, %v", s, err)
+	}
+	for _, f := range []func() error{
+		func() error { _, err := asAndObtainAs[int8](t, int64(300)); return err },
+		func() error { _, err := asAndObtainAs[[]int](t, []any{int64(1), "x"}); return err },
+		func() error { _, err := asAndObtainAs[bool](t, int64(5)); return err },
+		func() error { _, err := asAndObtainAs[pair](t, brine.Tuple{int64(1)}); return err },
+		func() error {
+			_, err := asAndObtainAs[map[string]int](t, classic.Dict{{Key: int64(1), Value: int64(1)}})
+			return err
+		},
+	} {
+		if err := f(); !errors.Is(err, netref.ErrConvert) {
+			t.Errorf("got %v, want ErrConvert", err)
+		}
+	}
+}

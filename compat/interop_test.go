@@ -5,6 +5,7 @@ package compat_test
 import (
 	"context"
 	"encoding/json"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -36,6 +37,19 @@ func TestInteropBuiltinNetrefNames(t *testing.T) {
 		got := slices.Sorted(slices.Values(compat.For(d).BuiltinNetrefNames))
 		if !slices.Equal(got, want) {
 			t.Fatalf("builtin netref names for %v:\n got %v\nwant %v (Python %s)", d, got, want, p.Version)
+		}
+	})
+}
+
+// TestInteropUpperTable regenerates upper_table.go with each peer's Python and compares.
+func TestInteropUpperTable(t *testing.T) {
+	committed, err := os.ReadFile("upper_table.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	interop.ForEachPeer(t, func(t *testing.T, p interop.Peer) {
+		if got := p.Run(t, "compat_gen_upper.py"); got != string(committed) {
+			t.Errorf("upper_table.go differs from what compat_gen_upper.py prints under this Python; regenerate it")
 		}
 	})
 }

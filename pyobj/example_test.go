@@ -6,10 +6,6 @@ import (
 	"github.com/gorpyc/rpyc/pyobj"
 )
 
-type KVService struct{}
-
-type Calculator struct{}
-
 func ExamplePyName() {
 	for _, n := range []string{"GetStatus", "HTTPServer", "UserID", "ListURLs", "V2"} {
 		fmt.Println(n, "->", pyobj.PyName(n))

@@ -2,7 +2,6 @@ package pyobj
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"sort"
@@ -76,10 +75,7 @@ func infoFor(t reflect.Type) *typeInfo {
 			if !f.IsExported() || f.Anonymous {
 				continue
 			}
-			n, ok := pyname(f.Name)
-			if tag, has := f.Tag.Lookup("rpyc"); has {
-				n, ok = strings.Split(tag, ",")[0], tag != "-"
-			}
+			n, ok := convert.FieldNameRenamed(f, rename)
 			if _, taken := ti.members[n]; ok && !taken && n != "" {
 				ti.members[n] = member{method: -1, field: f.Index, doc: fmt.Sprintf("%s: %s (Go field %s)", n, f.Type, f.Name)}
 			}
@@ -191,7 +187,7 @@ func setAttr(obj any, name string, value any) error {
 	}
 	nv, err := convertArg(value, f.Type())
 	if err != nil {
-		return fmt.Errorf("%w: attribute %q: %v", protocol.TypeError, name, err)
+		return fmt.Errorf("%w: attribute %q: %w", protocol.TypeError, name, err)
 	}
 	f.Set(nv)
 	return nil
@@ -265,7 +261,7 @@ func buildArgs(ctx context.Context, ft reflect.Type, args brine.Tuple, kwargs []
 		}
 		v, err := convertArg(args[i], params[i])
 		if err != nil {
-			return nil, fmt.Errorf("%w: argument %d: %v", protocol.TypeError, i+1, err)
+			return nil, fmt.Errorf("%w: argument %d: %w", protocol.TypeError, i+1, err)
 		}
 		in = append(in, v)
 	}
@@ -275,7 +271,7 @@ func buildArgs(ctx context.Context, ft reflect.Type, args brine.Tuple, kwargs []
 		for i := fixed; i < len(args); i++ {
 			v, err := convertArg(args[i], st.Elem())
 			if err != nil {
-				return nil, fmt.Errorf("%w: argument %d: %v", protocol.TypeError, i+1, err)
+				return nil, fmt.Errorf("%w: argument %d: %w", protocol.TypeError, i+1, err)
 			}
 			rest = reflect.Append(rest, v)
 		}
@@ -313,7 +309,7 @@ func kwargsStruct(kwargs []protocol.Attr, t reflect.Type) (reflect.Value, error)
 		f := sv.Elem().FieldByIndex(m.field)
 		v, err := convertArg(kw.Value, f.Type())
 		if err != nil {
-			return reflect.Value{}, fmt.Errorf("%w: keyword argument %q: %v", protocol.TypeError, kw.Name, err)
+			return reflect.Value{}, fmt.Errorf("%w: keyword argument %q: %w", protocol.TypeError, kw.Name, err)
 		}
 		f.Set(v)
 	}
@@ -345,112 +341,11 @@ func results(out []reflect.Value) (any, error) {
 	return t, nil
 }
 
-var errConvert = errors.New("cannot convert")
-
-// convertArg converts a value received from Python to the Go type t.
+// convertArg converts a value received from Python to the Go type t, with the conversion every
+// received value goes through (convert.Value: the rules of netref.As and classic.ObtainAs).
+// The error is a *convert.Error (netref.ConvertError), which callers wrap in a TypeError.
 func convertArg(v any, t reflect.Type) (reflect.Value, error) {
-	if v == nil {
-		switch t.Kind() {
-		case reflect.Pointer, reflect.Interface, reflect.Slice, reflect.Map, reflect.Func, reflect.Chan:
-			return reflect.Zero(t), nil
-		}
-		return reflect.Value{}, fmt.Errorf("None is not %s", t)
-	}
-	rv := reflect.ValueOf(v)
-	if rv.Type().AssignableTo(t) {
-		return rv, nil
-	}
-	if convert.IsNumberKind(t.Kind()) {
-		out := reflect.New(t).Elem()
-		ok, err := convert.Number(out, v)
-		switch {
-		case !ok:
-			return reflect.Value{}, fmt.Errorf("expected %s, got %s", numberKindName(t.Kind()), pyTypeName(v))
-		case err != nil:
-			return reflect.Value{}, fmt.Errorf("%s %s does not fit Go %s: %w", pyTypeName(v), brine.Repr(v), t, err)
-		}
-		return out, nil
-	}
-	switch t.Kind() {
-	case reflect.String:
-		if s, ok := v.(string); ok {
-			return reflect.ValueOf(s).Convert(t), nil
-		}
-		return reflect.Value{}, fmt.Errorf("expected str, got %s", pyTypeName(v))
-	case reflect.Bool:
-		if b, ok := v.(bool); ok {
-			return reflect.ValueOf(b).Convert(t), nil
-		}
-		return reflect.Value{}, fmt.Errorf("expected bool, got %s", pyTypeName(v))
-	case reflect.Slice:
-		if b, ok := v.([]byte); ok && t.Elem().Kind() == reflect.Uint8 {
-			return reflect.ValueOf(b).Convert(t), nil
-		}
-		if tup, ok := v.(brine.Tuple); ok {
-			out := reflect.MakeSlice(t, len(tup), len(tup))
-			for i, it := range tup {
-				e, err := convertArg(it, t.Elem())
-				if err != nil {
-					return reflect.Value{}, fmt.Errorf("item %d: %v", i, err)
-				}
-				out.Index(i).Set(e)
-			}
-			return out, nil
-		}
-	case reflect.Array:
-		if tup, ok := v.(brine.Tuple); ok && len(tup) == t.Len() {
-			out := reflect.New(t).Elem()
-			for i, it := range tup {
-				e, err := convertArg(it, t.Elem())
-				if err != nil {
-					return reflect.Value{}, fmt.Errorf("item %d: %v", i, err)
-				}
-				out.Index(i).Set(e)
-			}
-			return out, nil
-		}
-	case reflect.Struct:
-		if tup, ok := v.(brine.Tuple); ok {
-			out := reflect.New(t).Elem()
-			fields := exportedFields(t)
-			if len(tup) != len(fields) {
-				return reflect.Value{}, fmt.Errorf("tuple of %d items for %s with %d fields", len(tup), t, len(fields))
-			}
-			for i, it := range tup {
-				e, err := convertArg(it, out.FieldByIndex(fields[i]).Type())
-				if err != nil {
-					return reflect.Value{}, fmt.Errorf("field %d: %v", i, err)
-				}
-				out.FieldByIndex(fields[i]).Set(e)
-			}
-			return out, nil
-		}
-	case reflect.Pointer:
-		if t.Elem().Kind() == reflect.Struct {
-			e, err := convertArg(v, t.Elem())
-			if err != nil {
-				return reflect.Value{}, err
-			}
-			p := reflect.New(t.Elem())
-			p.Elem().Set(e)
-			return p, nil
-		}
-	case reflect.Interface:
-		if rv.Type().Implements(t) {
-			return rv.Convert(t), nil
-		}
-	}
-	return reflect.Value{}, fmt.Errorf("%w %s to %s", errConvert, pyTypeName(v), t)
-}
-
-func exportedFields(t reflect.Type) [][]int {
-	var out [][]int
-	for _, f := range reflect.VisibleFields(t) {
-		if f.IsExported() && !f.Anonymous {
-			out = append(out, f.Index)
-		}
-	}
-	return out
+	return convert.Value(v, t)
 }
 
 // pyTypeName names the Python type of a received value, for error messages.
@@ -502,15 +397,4 @@ func sameValue(a, b any) bool {
 	}
 	defer func() { _ = recover() }() // interface fields holding uncomparable values
 	return a == b
-}
-
-// numberKindName names the Python type a Go number kind expects.
-func numberKindName(k reflect.Kind) string {
-	switch {
-	case k == reflect.Float32 || k == reflect.Float64:
-		return "float"
-	case k == reflect.Complex64 || k == reflect.Complex128:
-		return "complex"
-	}
-	return "int"
 }

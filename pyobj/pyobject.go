@@ -196,7 +196,7 @@ func addSequence(m map[string]dunderFunc, rv reflect.Value) {
 			}
 			nv, err := convertArg(args[1], rv.Type().Elem())
 			if err != nil {
-				return nil, fmt.Errorf("%w: %v", protocol.TypeError, err)
+				return nil, fmt.Errorf("%w: %w", protocol.TypeError, err)
 			}
 			rv.Index(i).Set(nv)
 			return nil, nil
@@ -328,7 +328,7 @@ func addMapping(m map[string]dunderFunc, rv reflect.Value) {
 		}
 		vv, err := convertArg(args[1], rv.Type().Elem())
 		if err != nil {
-			return nil, fmt.Errorf("%w: %v", protocol.TypeError, err)
+			return nil, fmt.Errorf("%w: %w", protocol.TypeError, err)
 		}
 		rv.SetMapIndex(kv, vv)
 		return nil, nil

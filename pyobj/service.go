@@ -2,9 +2,9 @@ package pyobj
 
 import (
 	"reflect"
-	"strings"
 
 	"github.com/gorpyc/rpyc/brine"
+	"github.com/gorpyc/rpyc/compat"
 	"github.com/gorpyc/rpyc/protocol"
 )
 
@@ -12,29 +12,25 @@ import (
 // ALIASES).
 type Aliaser interface{ RPyCServiceAliases() []string }
 
-// ServiceAliases derives a service's names as Python does from its class: RPyCServiceAliases()
-// if implemented, else the Go type name without a trailing "Service", upper-cased
-// (KVService -> "KV", Calculator -> "CALCULATOR"). A nil service is "VOID".
+// ServiceAliases derives a service's names as Python does from its class
+// ([compat.ServiceAliases]): the names RPyCServiceAliases() returns if implemented and not
+// empty, else the Go type name, both upper-cased with Python's str.upper()
+// ([compat.ServiceName]) and a trailing "SERVICE" removed from the type name (KVService -> "KV",
+// Calculator -> "CALCULATOR", StraßeService -> "STRASSE"). A nil service is "VOID". The result
+// is a new slice.
 func ServiceAliases(svc any) []string {
 	if svc == nil {
 		return []string{"VOID"}
 	}
+	var aliases []string
 	if a, ok := svc.(Aliaser); ok {
-		out := a.RPyCServiceAliases()
-		for i := range out {
-			out[i] = strings.ToUpper(out[i])
-		}
-		return out
+		aliases = a.RPyCServiceAliases()
 	}
 	t := reflect.TypeOf(svc)
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	name := strings.ToUpper(t.Name())
-	if trimmed, ok := strings.CutSuffix(name, "SERVICE"); ok {
-		name = trimmed
-	}
-	return []string{name}
+	return compat.ServiceAliases(t.Name(), aliases)
 }
 
 // serviceMember answers get_service_name / get_service_aliases on the root, which every

@@ -4,26 +4,19 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
 	"time"
+
+	"github.com/gorpyc/rpyc/compat"
 )
 
 // ServiceAliases returns the names a service registers under, by Python's rule
 // (Service.get_service_aliases): the explicit aliases upper-cased if there are any, otherwise
 // the service's class name upper-cased with a trailing "SERVICE" removed. So ("EchoService",
 // nil) gives ["ECHO"], ("Calc", []string{"calc", "Calc2"}) gives ["CALC", "CALC2"], and the
-// bare "Service" gives [""]. Upper-casing follows Python's str.upper ("ß" becomes "SS").
+// bare "Service" gives [""]. Upper-casing follows Python's str.upper ("ß" becomes "SS"). It is
+// [compat.ServiceAliases], the rule every part of gorpyc uses.
 func ServiceAliases(name string, aliases []string) []string {
-	if len(aliases) > 0 {
-		out := make([]string, len(aliases))
-		for i, a := range aliases {
-			out[i] = pyUpper(a)
-		}
-		return out
-	}
-	n := pyUpper(name)
-	n, _ = strings.CutSuffix(n, "SERVICE")
-	return []string{n}
+	return compat.ServiceAliases(name, aliases)
 }
 
 // AutoRegistration keeps a server registered, as Python servers with auto_register do: it

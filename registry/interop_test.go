@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -351,17 +350,4 @@ func waitFor(t *testing.T, f func() (string, error), want string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-// TestRegistryInteropUpperTable regenerates upper_table.go with each peer's Python and compares.
-func TestRegistryInteropUpperTable(t *testing.T) {
-	committed, err := os.ReadFile("upper_table.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	interop.ForEachPeer(t, func(t *testing.T, p interop.Peer) {
-		if got := p.Run(t, "registry_gen_upper.py"); got != string(committed) {
-			t.Errorf("upper_table.go differs from what registry_gen_upper.py prints under this Python; regenerate it")
-		}
-	})
 }

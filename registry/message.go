@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/gorpyc/rpyc/brine"
@@ -185,24 +184,6 @@ func pyRepr(v any) string {
 		s = s[:77] + "..."
 	}
 	return s
-}
-
-// pyUpper upper-cases s as Python's str.upper does: rune by rune with Unicode's full case
-// mappings, so that "straße" becomes "STRASSE" (Go's strings.ToUpper keeps the ß).
-func pyUpper(s string) string {
-	if isASCII(s) {
-		return strings.ToUpper(s)
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	for _, r := range s {
-		if up, ok := upperSpecial[r]; ok {
-			b.WriteString(up)
-			continue
-		}
-		b.WriteRune(unicode.ToUpper(r))
-	}
-	return b.String()
 }
 
 func isASCII(s string) bool {

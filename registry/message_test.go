@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/gorpyc/rpyc/brine"
+	"github.com/gorpyc/rpyc/compat"
 )
 
 // Golden datagrams captured from rpyc 5.3.0 (the same bytes in 6.0.1).
@@ -135,7 +136,7 @@ func TestRegistryParseRequest(t *testing.T) {
 	}
 }
 
-func TestRegistryPyUpper(t *testing.T) {
+func TestRegistryServiceName(t *testing.T) {
 	for in, want := range map[string]string{
 		"":            "",
 		"echo":        "ECHO",
@@ -146,8 +147,8 @@ func TestRegistryPyUpper(t *testing.T) {
 		"ΐ":           "\u0399\u0308\u0301",
 		"héllo wörld": "HÉLLO WÖRLD",
 	} {
-		if got := pyUpper(in); got != want {
-			t.Errorf("pyUpper(%q) = %q, want %q", in, got, want)
+		if got := compat.ServiceName(in); got != want {
+			t.Errorf("compat.ServiceName(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

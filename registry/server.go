@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gorpyc/rpyc/brine"
+	"github.com/gorpyc/rpyc/compat"
 )
 
 // Server is a registry server: it answers REGISTER, UNREGISTER, QUERY and LIST requests over
@@ -483,7 +484,7 @@ func (s *Server) handle(dst, data []byte, ip string, limits replyLimits) (reply 
 		if !ok {
 			break
 		}
-		name = pyUpper(name)
+		name = compat.ServiceName(name)
 		entries := s.tab.query(now, name)
 		reply, kept := appendEndpoints(dst, entries, limits.query)
 		if s.debugging() {
@@ -554,7 +555,7 @@ func aliasNames(v any) ([]string, bool) {
 		if !ok {
 			return nil, false
 		}
-		names[i] = pyUpper(s)
+		names[i] = compat.ServiceName(s)
 	}
 	return names, true
 }

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/gorpyc/rpyc/channel"
+	"github.com/gorpyc/rpyc/compat"
 	"github.com/gorpyc/rpyc/protocol"
 	"github.com/gorpyc/rpyc/pyobj"
 	"github.com/gorpyc/rpyc/registry"
@@ -135,16 +136,17 @@ func (s *Server) logger() *slog.Logger {
 }
 
 // ServiceAliases returns the names the service is known by: Name and Aliases if set, else the
-// service's RPyCServiceAliases(), else its Go type name without a trailing "Service",
-// upper-cased (KVService -> "KV").
+// service's RPyCServiceAliases(), else its Go type name without a trailing "Service"
+// (KVService -> "KV"); see [protocol.ServiceAliases]. All are upper-cased with Python's
+// str.upper() ([compat.ServiceName]): "Straße" is "STRASSE", as a Python registry has it.
 func (s *Server) ServiceAliases() []string {
 	if s.Name != "" || len(s.Aliases) > 0 {
 		var out []string
 		if s.Name != "" {
-			out = append(out, strings.ToUpper(s.Name))
+			out = append(out, compat.ServiceName(s.Name))
 		}
 		for _, a := range s.Aliases {
-			out = append(out, strings.ToUpper(a))
+			out = append(out, compat.ServiceName(a))
 		}
 		return out
 	}

@@ -54,6 +54,9 @@ def calls_and_kwargs(c):
     assert r.echo(2 ** 80) == 2 ** 80
     assert r.scale(2.5, 2) == 5.0
     assert r.struct_arg((3, 4)) == 25
+    # bool is an int in Python (int(True) == 1): accepted for int and float parameters.
+    assert r.add(True, 2) == 3
+    assert r.scale(True, False) == 0.0
 
 
 @scenario
@@ -63,7 +66,12 @@ def conversion_errors(c):
     e = expect_raises(TypeError, c.root.add, 1)
     e = expect_raises(TypeError, c.root.greet, "bob", colour="red")
     assert "colour" in str(e), str(e)
-    expect_raises(TypeError, c.root.add, 2 ** 70, 1)
+    e = expect_raises(TypeError, c.root.add, 2 ** 70, 1)
+    assert "argument 1" in str(e) and "overflow" in str(e), str(e)
+    e = expect_raises(TypeError, c.root.add, 1.0, 1)  # a float never becomes an int
+    assert "float" in str(e), str(e)
+    e = expect_raises(TypeError, c.root.struct_arg, (3, "4"))
+    assert "at [1]" in str(e), str(e)
 
 
 @scenario

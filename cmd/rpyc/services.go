@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 
+	"github.com/gorpyc/rpyc/compat"
 	"github.com/gorpyc/rpyc/registry"
 )
 
@@ -72,13 +73,13 @@ unknown.`,
 			cancel()
 			if errors.Is(err, registry.ErrServiceNotFound) {
 				missing = append(missing, name)
-				out = append(out, entry{Name: strings.ToUpper(name), Endpoints: []string{}})
+				out = append(out, entry{Name: compat.ServiceName(name), Endpoints: []string{}})
 				continue
 			}
 			if err != nil {
 				return registryError(err)
 			}
-			e := entry{Name: strings.ToUpper(name), Endpoints: []string{}}
+			e := entry{Name: compat.ServiceName(name), Endpoints: []string{}}
 			for _, ep := range eps {
 				e.Endpoints = append(e.Endpoints, net.JoinHostPort(ep.IP, fmt.Sprint(ep.Port)))
 			}

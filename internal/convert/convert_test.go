@@ -6,6 +6,7 @@ import (
 	"math/big"
 	"reflect"
 	"testing"
+	"time"
 )
 
 func TestNumber(t *testing.T) {
@@ -35,6 +36,18 @@ func TestNumber(t *testing.T) {
 		{new(int), "1", false, nil, 0},
 		{new(float64), "1", false, nil, 0.0},
 		{new(string), int64(1), false, nil, ""},
+		{new(int), true, true, nil, 1},
+		{new(uint8), false, true, nil, uint8(0)},
+		{new(float64), true, true, nil, 1.0},
+		{new(complex128), true, true, nil, complex(1, 0)},
+		{new(float64), new(big.Int).Lsh(big.NewInt(1), 1100), true, ErrOverflow, 0.0},
+		{new(complex128), huge, true, nil, complex(1e20, 0)},
+		{new(complex64), complex(1e300, 1), true, ErrOverflow, complex64(0)},
+		{new(int8), int16(5), true, nil, int8(5)},
+		{new(int64), uint64(math.MaxUint64), true, ErrOverflow, int64(0)},
+		{new(uint64), uint64(math.MaxUint64), true, nil, uint64(math.MaxUint64)},
+		{new(float64), float32(0.5), true, nil, 0.5},
+		{new(int64), time.Second, false, nil, int64(0)}, // a timedelta is not an int
 	}
 	for _, tc := range tests {
 		dst := reflect.ValueOf(tc.dst).Elem()

@@ -50,15 +50,40 @@ func (d Dict) StringMap() (m map[string]any, ok bool) {
 	return m, true
 }
 
+// PyItems returns the items as key/value pairs, in order; gorpyc's conversions (ObtainAs) read
+// a dict through it.
+func (d Dict) PyItems() [][2]any {
+	out := make([][2]any, len(d))
+	for i, it := range d {
+		out[i] = [2]any{it.Key, it.Value}
+	}
+	return out
+}
+
+// PyTypeName returns "dict".
+func (Dict) PyTypeName() string { return "dict" }
+
 // Set is a Python set. [Loads] returns its members sorted (see the package documentation).
 type Set []any
+
+// PySequence returns the members; gorpyc's conversions (ObtainAs) read a set through it.
+func (s Set) PySequence() []any { return s }
+
+// PyTypeName returns "set".
+func (Set) PyTypeName() string { return "set" }
 
 // ByteArray is a Python bytearray (a mutable bytes; []byte stands for bytes).
 type ByteArray []byte
 
+// PyTypeName returns "bytearray".
+func (ByteArray) PyTypeName() string { return "bytearray" }
+
 // Decimal is a Python decimal.Decimal, kept as its exact text ("1.50", "-Infinity", "NaN",
 // "1E+3"); Python's own str() of the value.
 type Decimal string
+
+// PyTypeName returns "Decimal".
+func (Decimal) PyTypeName() string { return "Decimal" }
 
 // String returns the decimal's text.
 func (d Decimal) String() string { return string(d) }
@@ -76,6 +101,9 @@ type Date struct {
 	Day   int
 }
 
+// PyTypeName returns "date".
+func (Date) PyTypeName() string { return "date" }
+
 // String returns the date as YYYY-MM-DD, like Python's str().
 func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day) }
 
@@ -84,6 +112,9 @@ type TimeOfDay struct {
 	Hour, Minute, Second, Microsecond int
 	Zone                              *time.Location
 }
+
+// PyTypeName returns "time".
+func (TimeOfDay) PyTypeName() string { return "time" }
 
 // String returns the time as HH:MM:SS[.ffffff], like Python's str() of a naive time.
 func (t TimeOfDay) String() string {
