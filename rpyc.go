@@ -1,6 +1,7 @@
 // Package rpyc is a Go implementation of RPyC, wire-compatible with Python's rpyc 4.1 through
-// 6.0. This package holds the entry points; the protocol engine is in package protocol, remote
-// proxies in package netref, the codec and framing in packages brine and channel.
+// 6.0. This package holds the entry points; the connection engine is in package protocol, remote
+// proxies in package netref, Go values as Python objects in package pyobj, the wire vocabulary in
+// package compat, the codec and framing in packages brine and channel.
 //
 // Calling a Python rpyc service from Go:
 //

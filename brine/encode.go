@@ -159,6 +159,27 @@ func appendBytesHeader(dst []byte, n int) []byte {
 	}
 }
 
+// AppendTupleHeader appends the start of a tuple of n items: what [Append] writes before the
+// items themselves, which the caller then appends (with Append, or further headers), so that a
+// tuple can be encoded without building a Tuple. n == 0 appends the whole empty tuple.
+func AppendTupleHeader(dst []byte, n int) ([]byte, error) {
+	switch {
+	case n == 0:
+		return append(dst, byte(TagEmptyTuple)), nil
+	case n <= 4:
+		return append(dst, byte(TagTup1)+byte(n-1)), nil
+	case n <= 0xff:
+		return append(dst, byte(TagTupL1), byte(n)), nil
+	case uint64(n) <= math.MaxUint32:
+		return binary.BigEndian.AppendUint32(append(dst, byte(TagTupL4)), uint32(n)), nil
+	}
+	return dst, &EncodeError{Type: "brine.Tuple", Err: ErrTooLong}
+}
+
+// AppendInt appends the encoding of the int v, as [Append] does for any Go integer, without
+// boxing it into an interface.
+func AppendInt(dst []byte, v int64) []byte { return appendInt(dst, v) }
+
 func appendInt(dst []byte, v int64) []byte {
 	if v >= ImmMin && v <= ImmMax {
 		return append(dst, byte(v+ImmBias))
@@ -221,20 +242,13 @@ func appendTuple(dst []byte, t Tuple, depth int) ([]byte, error) {
 	if depth >= MaxDepth {
 		return dst, &EncodeError{Type: "brine.Tuple", Err: ErrTooDeep}
 	}
-	n := len(t)
-	switch {
-	case n == 0:
+	if len(t) == 0 {
 		return append(dst, byte(TagEmptyTuple)), nil
-	case n <= 4:
-		dst = append(dst, byte(TagTup1)+byte(n-1))
-	case n <= 0xff:
-		dst = append(dst, byte(TagTupL1), byte(n))
-	case uint64(n) <= math.MaxUint32:
-		dst = binary.BigEndian.AppendUint32(append(dst, byte(TagTupL4)), uint32(n))
-	default:
-		return dst, &EncodeError{Type: "brine.Tuple", Err: ErrTooLong}
 	}
-	var err error
+	dst, err := AppendTupleHeader(dst, len(t))
+	if err != nil {
+		return dst, err
+	}
 	for i, item := range t {
 		if dst, err = appendValue(dst, item, depth+1); err != nil {
 			return dst, wrapPath(err, "["+strconv.Itoa(i)+"]")

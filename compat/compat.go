@@ -1,5 +1,8 @@
-// Package compat holds what differs between RPyC versions on the wire, as values that the
-// protocol package consults instead of scattered version checks.
+// Package compat is RPyC's wire vocabulary and what differs between versions of it: the
+// message types, request handlers (HANDLE_*), box labels and the id_pack, named as in rpyc's
+// consts.py; the two message envelopes ([Dialect]) with their detection; per-version features;
+// and Python's rule for service names ([ServiceName]). The protocol package consults these values
+// instead of scattered version checks.
 //
 // The one difference that must be agreed per connection is the message envelope (the dialect):
 //
@@ -74,6 +77,22 @@ func (d Dialect) AppendMessage(dst []byte, msg MsgType, seq int64, body any) ([]
 			return dst, err
 		}
 		return out, nil
+	}
+	return dst, fmt.Errorf("compat: cannot encode with dialect %v", d)
+}
+
+// AppendHeader appends the start of one message, everything before its body: the payload is
+// complete once the caller appends the brine encoding of the body. The result is the same as
+// AppendMessage's, without building the body as a value first.
+func (d Dialect) AppendHeader(dst []byte, msg MsgType, seq int64) ([]byte, error) {
+	switch d {
+	case V5:
+		dst = append(dst, byte(brine.TagTup3))
+		dst = brine.AppendInt(dst, int64(msg))
+		return brine.AppendInt(dst, seq), nil
+	case V6:
+		dst = append(dst, byte(msg), byte(brine.TagTup2))
+		return brine.AppendInt(dst, seq), nil
 	}
 	return dst, fmt.Errorf("compat: cannot encode with dialect %v", d)
 }

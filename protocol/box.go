@@ -5,6 +5,7 @@ import (
 	"math/big"
 	"reflect"
 	"sync"
+	"unicode/utf8"
 	"weak"
 
 	"github.com/gorpyc/rpyc/brine"
@@ -16,51 +17,70 @@ import (
 // ints, say, that the peer should see as a live, mutable Go object rather than a tuple).
 type ByRef struct{ Value any }
 
-// box converts a Go value to its wire box (label, value), following Python's order:
-// dumpable values by value, tuples element-wise, this peer's proxies as LOCAL_REF, and anything
-// else exported as REMOTE_REF. Go slices and arrays of dumpable items travel as tuples (wrap
-// them in ByRef to export them instead).
-func (c *Conn) box(v any) (brine.Tuple, error) {
+// appendBox appends the brine encoding of v's wire box (label, value), following Python's
+// order: dumpable values by value, tuples element-wise, this peer's proxies as LOCAL_REF, and
+// anything else exported as REMOTE_REF. Go slices and arrays of dumpable items travel as tuples
+// (wrap them in ByRef to export them instead). The box is written straight into dst, without
+// building it as a value first.
+func (c *Conn) appendBox(dst []byte, v any) ([]byte, error) {
 	switch x := v.(type) {
-	case nil, bool, int, int64, string, float64, []byte:
-		if s, ok := x.(string); ok && !brine.Dumpable(s) {
-			return nil, fmt.Errorf("%w: str is not valid UTF-8", ValueError)
+	case nil, bool, int, int64, float64, []byte:
+		return brine.Append(appendLabel(dst, compat.LabelValue), v)
+	case string:
+		if !utf8.ValidString(x) {
+			return dst, fmt.Errorf("%w: str is not valid UTF-8", ValueError)
 		}
-		return brine.Tuple{int64(compat.LabelValue), v}, nil
+		return brine.Append(appendLabel(dst, compat.LabelValue), v)
 	case brine.Tuple:
 		if brine.Dumpable(x) {
-			return brine.Tuple{int64(compat.LabelValue), x}, nil
+			return brine.Append(appendLabel(dst, compat.LabelValue), v)
 		}
-		items := make(brine.Tuple, len(x))
-		for i, it := range x {
-			b, err := c.box(it)
+		dst, err := brine.AppendTupleHeader(appendLabel(dst, compat.LabelTuple), len(x))
+		for _, it := range x {
 			if err != nil {
-				return nil, err
+				break
 			}
-			items[i] = b
+			dst, err = c.appendBox(dst, it)
 		}
-		return brine.Tuple{int64(compat.LabelTuple), items}, nil
+		return dst, err
 	case Proxy:
 		if r := x.ProtocolRef(); r != nil && r.Conn() == c {
 			if r.Released() {
-				return nil, fmt.Errorf("%w: proxy %v was released", ValueError, r.ID())
+				return dst, fmt.Errorf("%w: proxy %v was released", ValueError, r.ID())
 			}
-			return brine.Tuple{int64(compat.LabelLocalRef), r.ID().Tuple()}, nil
+			return appendIDPack(appendLabel(dst, compat.LabelLocalRef), r.ID()), nil
 		}
 	case ByRef:
-		return c.boxRef(x.Value), nil
+		return c.appendRef(dst, x.Value), nil
 	case compat.IDPack:
-		return brine.Tuple{int64(compat.LabelValue), x.Tuple()}, nil
+		return appendIDPack(appendLabel(dst, compat.LabelValue), x), nil
 	case localRef:
-		return brine.Tuple{int64(compat.LabelLocalRef), compat.IDPack(x).Tuple()}, nil
+		return appendIDPack(appendLabel(dst, compat.LabelLocalRef), compat.IDPack(x)), nil
 	}
 	if brine.Dumpable(v) {
-		return brine.Tuple{int64(compat.LabelValue), v}, nil
+		return brine.Append(appendLabel(dst, compat.LabelValue), v)
 	}
 	if t, ok := sliceAsTuple(v); ok {
-		return c.box(t)
+		return c.appendBox(dst, t)
 	}
-	return c.boxRef(v), nil
+	return c.appendRef(dst, v), nil
+}
+
+// appendLabel starts a box: a 2-tuple whose first item is the label.
+func appendLabel(dst []byte, l compat.Label) []byte {
+	return brine.AppendInt(append(dst, byte(brine.TagTup2)), int64(l))
+}
+
+// appendIDPack appends an id_pack as the 3-tuple that travels.
+func appendIDPack(dst []byte, id compat.IDPack) []byte {
+	dst = append(dst, byte(brine.TagTup3))
+	dst, _ = brine.Append(dst, id.Name) // a Go string is always encodable
+	return brine.AppendInt(brine.AppendInt(dst, id.ClassID), id.InstanceID)
+}
+
+// appendRef exports v and appends its REMOTE_REF box.
+func (c *Conn) appendRef(dst []byte, v any) []byte {
+	return appendIDPack(appendLabel(dst, compat.LabelRemoteRef), c.export(v))
 }
 
 // localRef is an object of the peer named by its id_pack, boxed as LABEL_LOCAL_REF ("this lives
@@ -104,11 +124,6 @@ func plainScalar(rv reflect.Value) (any, bool) {
 		return rv.String(), true
 	}
 	return nil, false
-}
-
-// boxRef exports v and returns its REMOTE_REF box.
-func (c *Conn) boxRef(v any) brine.Tuple {
-	return brine.Tuple{int64(compat.LabelRemoteRef), c.export(v).Tuple()}
 }
 
 // export adds v to the local object table (or counts one more reference to it).

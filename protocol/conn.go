@@ -234,7 +234,7 @@ func (c *Conn) Close() error {
 		if c.ctx.Err() == nil && c.Dialect() != compat.Auto {
 			// Python never replies to CLOSE; a 6.x peer waits for our EOF, which follows at once.
 			stop := time.AfterFunc(closeWriteTimeout, func() { _ = c.ch.Close() })
-			_ = c.send(compat.MsgRequest, c.seq.Add(1)-1, brine.Tuple{int64(compat.HandleClose), brine.Tuple{int64(compat.LabelValue), brine.Tuple{}}})
+			_ = c.sendRequest(c.seq.Add(1)-1, compat.HandleClose, brine.Tuple{})
 			stop.Stop()
 		}
 		c.shutdown(ErrClosed)
@@ -578,12 +578,15 @@ func (c *Conn) respond(seq int64, v any, err error, fromReader bool) {
 		c.replyError(seq, err)
 		return
 	}
-	boxed, berr := c.box(v)
-	if berr != nil {
-		c.replyError(seq, berr)
+	out, buf, err := c.encode(compat.MsgReply, seq, -1, v)
+	if err != nil {
+		putBuf(buf, out)
+		c.replyError(seq, err) // the value could not be boxed
 		return
 	}
-	if err := c.sendMsg(compat.MsgReply, seq, boxed, fromReader); err != nil {
+	err = c.write(out, fromReader)
+	putBuf(buf, out)
+	if err != nil {
 		c.log.Debug("rpyc: reply not sent", "seq", seq, "err", err)
 	}
 }
@@ -595,32 +598,53 @@ func (c *Conn) replyError(seq int64, err error) {
 		stack = pe.stack
 	}
 	payload := dumpException(err, c.cfg.IncludeLocalTraceback, stack)
-	if sendErr := c.send(compat.MsgException, seq, payload); sendErr != nil {
-		c.log.Debug("rpyc: exception not sent", "seq", seq, "err", sendErr)
+	d := c.Dialect()
+	buf := getBuf()
+	out, encErr := d.AppendHeader(*buf, compat.MsgException, seq)
+	if encErr == nil {
+		out, encErr = brine.Append(out, payload)
+	}
+	if encErr == nil {
+		encErr = c.write(out, false)
+	}
+	putBuf(buf, out)
+	if encErr != nil {
+		c.log.Debug("rpyc: exception not sent", "seq", seq, "err", encErr)
 	}
 }
 
-// send encodes and sends one message.
-func (c *Conn) send(msg compat.MsgType, seq int64, body any) error {
-	return c.sendMsg(msg, seq, body, false)
+// sendRequest sends request seq: handler h with the boxed arguments args.
+func (c *Conn) sendRequest(seq int64, h compat.Handler, args brine.Tuple) error {
+	out, buf, err := c.encode(compat.MsgRequest, seq, int(h), args)
+	if err == nil {
+		err = c.write(out, false)
+	}
+	putBuf(buf, out)
+	return err
 }
 
-// sendMsg is send; with fromReader, a message over inlineReplyMax is written by a handler
-// goroutine.
-func (c *Conn) sendMsg(msg compat.MsgType, seq int64, body any, fromReader bool) error {
+// encode writes one message into a pooled buffer: a reply (h < 0) whose body is v's box, or a
+// request (h, box(v)). Return the buffer with putBuf once out is no longer used.
+func (c *Conn) encode(msg compat.MsgType, seq int64, h int, v any) (out []byte, buf *[]byte, err error) {
 	d := c.Dialect()
 	if d == compat.Auto {
-		return fmt.Errorf("rpyc: cannot send before the dialect is known (set Config.Dialect)")
+		return nil, nil, fmt.Errorf("rpyc: cannot send before the dialect is known (set Config.Dialect)")
 	}
-	buf := bufPool.Get().(*[]byte)
-	defer bufPool.Put(buf)
-	out, err := d.AppendMessage((*buf)[:0], msg, seq, body)
+	buf = getBuf()
+	out, err = d.AppendHeader(*buf, msg, seq)
 	if err != nil {
-		return err
+		return out, buf, err
 	}
-	if cap(out) <= 64<<10 {
-		*buf = out
+	if h >= 0 {
+		out = brine.AppendInt(append(out, byte(brine.TagTup2)), int64(h))
 	}
+	out, err = c.appendBox(out, v)
+	return out, buf, err
+}
+
+// write sends one encoded message; from the reader, a message over inlineReplyMax is written by
+// a handler goroutine.
+func (c *Conn) write(out []byte, fromReader bool) error {
 	if fromReader && len(out) > inlineReplyMax {
 		payload := bytes.Clone(out) // the pooled buffer goes back to the pool
 		c.work(func() { _ = c.ch.Send(payload) })
@@ -635,6 +659,23 @@ func (c *Conn) sendMsg(msg compat.MsgType, seq int64, body any, fromReader bool)
 	return nil
 }
 
+func getBuf() *[]byte {
+	b := bufPool.Get().(*[]byte)
+	*b = (*b)[:0]
+	return b
+}
+
+// putBuf returns a buffer to the pool, keeping what it grew to unless that is large.
+func putBuf(buf *[]byte, grown []byte) {
+	if buf == nil {
+		return
+	}
+	if cap(grown) <= 64<<10 {
+		*buf = grown[:0]
+	}
+	bufPool.Put(buf)
+}
+
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // Request sends a synchronous request with the given handler arguments and returns the unboxed
@@ -642,28 +683,44 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }
 // proxies of this connection's peer as LOCAL_REF and anything else as a new reference. If ctx
 // has no deadline, Config.SyncRequestTimeout applies (TimeoutError "result expired").
 func (c *Conn) Request(ctx context.Context, h compat.Handler, args ...any) (any, error) {
-	if c.cfg.SyncRequestTimeout > 0 {
-		if _, ok := ctx.Deadline(); !ok {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeoutCause(ctx, c.cfg.SyncRequestTimeout,
-				fmt.Errorf("%w: result expired after %v", TimeoutError, c.cfg.SyncRequestTimeout))
-			defer cancel()
-		}
-	}
 	res, seq, err := c.start(h, args)
 	if err != nil {
 		return nil, err
 	}
-	select {
-	case <-res.Done():
-		return res.Value(), res.Err()
-	case <-ctx.Done():
-		c.mu.Lock()
-		delete(c.pending, seq)
-		c.mu.Unlock()
-		return nil, fmt.Errorf("rpyc: %v request abandoned: %w", h, context.Cause(ctx))
+	var expired <-chan time.Time
+	if c.cfg.SyncRequestTimeout > 0 {
+		if _, ok := ctx.Deadline(); !ok {
+			t := timerPool.Get().(*time.Timer)
+			t.Reset(c.cfg.SyncRequestTimeout)
+			defer func() {
+				t.Stop() // since Go 1.23 a stopped timer's channel holds no stale value
+				timerPool.Put(t)
+			}()
+			expired = t.C
+		}
 	}
+	var cause error
+	select {
+	case <-res.done:
+		return res.value, res.err
+	case <-ctx.Done():
+		cause = context.Cause(ctx)
+	case <-expired:
+		cause = fmt.Errorf("%w: result expired after %v", TimeoutError, c.cfg.SyncRequestTimeout)
+	}
+	c.mu.Lock()
+	delete(c.pending, seq)
+	c.mu.Unlock()
+	return nil, fmt.Errorf("rpyc: %v request abandoned: %w", h, cause)
 }
+
+// timerPool holds stopped timers for request timeouts, so that a request costs no timer
+// allocation.
+var timerPool = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
 
 // RequestAsync sends a request and returns at once; the reply resolves the result.
 func (c *Conn) RequestAsync(h compat.Handler, args ...any) *AsyncResult {
@@ -679,12 +736,13 @@ func (c *Conn) start(h compat.Handler, args []any) (*AsyncResult, int64, error) 
 	if c.ctx.Err() != nil {
 		return nil, 0, context.Cause(c.ctx)
 	}
-	boxed, err := c.box(brine.Tuple(args))
+	seq := c.seq.Add(1) - 1
+	out, buf, err := c.encode(compat.MsgRequest, seq, int(h), brine.Tuple(args))
+	defer putBuf(buf, out)
 	if err != nil {
 		return nil, 0, err
 	}
 	res := newAsyncResult()
-	seq := c.seq.Add(1) - 1
 	c.mu.Lock()
 	if c.ctx.Err() != nil {
 		c.mu.Unlock()
@@ -692,7 +750,7 @@ func (c *Conn) start(h compat.Handler, args []any) (*AsyncResult, int64, error) 
 	}
 	c.pending[seq] = res
 	c.mu.Unlock()
-	if err := c.send(compat.MsgRequest, seq, brine.Tuple{int64(h), boxed}); err != nil {
+	if err := c.write(out, false); err != nil {
 		c.mu.Lock()
 		delete(c.pending, seq)
 		c.mu.Unlock()
@@ -750,11 +808,7 @@ func (c *Conn) flushDels(running chan struct{}) {
 			// The peer looks the object up in its own table: it must travel as
 			// LABEL_LOCAL_REF, not as a raw id_pack, which Python would take for a tuple. The
 			// reply (None) is not waited for, as Python does not.
-			boxed, err := c.box(brine.Tuple{localRef(d.id), d.count})
-			if err != nil {
-				continue
-			}
-			if err := c.send(compat.MsgRequest, c.seq.Add(1)-1, brine.Tuple{int64(compat.HandleDel), boxed}); err != nil {
+			if err := c.sendRequest(c.seq.Add(1)-1, compat.HandleDel, brine.Tuple{localRef(d.id), d.count}); err != nil {
 				break
 			}
 		}

@@ -23,9 +23,9 @@ type Objects interface {
 }
 
 // Request is one of the peer's requests on a local object, decoded and checked: one of
-// *GetAttr, *SetAttr, *DelAttr, *Call, *Str, *Repr, *Hash, *Dir, *Cmp, *Inspect, *Pickle,
-// *BuffIter, *CtxExit or *InstanceCheck. (HANDLE_CALLATTR arrives as a GetAttr followed by a
-// Call; PING, GETROOT, DEL and CLOSE are the connection's own.)
+// *GetAttr, *SetAttr, *DelAttr, *Call, *CallAttr, *Str, *Repr, *Hash, *Dir, *Cmp, *Inspect,
+// *Pickle, *BuffIter, *CtxExit or *InstanceCheck. (PING, GETROOT, DEL and CLOSE are the
+// connection's own.)
 type Request interface {
 	// Handler returns the request's HANDLE_* number.
 	Handler() compat.Handler
@@ -53,6 +53,15 @@ type DelAttr struct {
 // Call is Fn(*Args, **Kwargs).
 type Call struct {
 	Fn     any
+	Args   brine.Tuple
+	Kwargs []Attr
+}
+
+// CallAttr is Obj.Name(*Args, **Kwargs) in one request, as getattr then call would do. Name
+// passed the access policy like GetAttr's.
+type CallAttr struct {
+	Obj    any
+	Name   string
 	Args   brine.Tuple
 	Kwargs []Attr
 }
@@ -115,6 +124,9 @@ func (*DelAttr) Handler() compat.Handler { return compat.HandleDelAttr }
 
 // Handler returns compat.HandleCall.
 func (*Call) Handler() compat.Handler { return compat.HandleCall }
+
+// Handler returns compat.HandleCallAttr.
+func (*CallAttr) Handler() compat.Handler { return compat.HandleCallAttr }
 
 // Handler returns compat.HandleStr.
 func (*Str) Handler() compat.Handler { return compat.HandleStr }

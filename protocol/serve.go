@@ -138,11 +138,7 @@ func serveCallAttr(c *Conn, ctx context.Context, args brine.Tuple) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	fn, err := c.objects(ctx, &GetAttr{Obj: args[0], Name: name})
-	if err != nil {
-		return nil, err
-	}
-	return c.objects(ctx, &Call{Fn: fn, Args: pos, Kwargs: kw})
+	return c.objects(ctx, &CallAttr{Obj: args[0], Name: name, Args: pos, Kwargs: kw})
 }
 
 func serveCmp(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {

@@ -30,10 +30,11 @@ func (Handler) ServeRequest(ctx context.Context, c *protocol.Conn, req protocol.
 	case *protocol.DelAttr:
 		return nil, fmt.Errorf("%w: Go objects cannot delete attribute %q", protocol.AttributeError, r.Name)
 	case *protocol.Call:
-		for i := range r.Kwargs {
-			r.Kwargs[i].Value = netref.Wrap(r.Kwargs[i].Value)
-		}
-		return call(ctx, netref.Wrap(r.Fn), netref.Wrap(r.Args).(brine.Tuple), r.Kwargs)
+		wrapArgs(r.Args, r.Kwargs)
+		return call(ctx, netref.Wrap(r.Fn), r.Args, r.Kwargs)
+	case *protocol.CallAttr:
+		wrapArgs(r.Args, r.Kwargs)
+		return callAttr(ctx, c, r.Obj, r.Name, r.Args, r.Kwargs)
 	case *protocol.Str:
 		return strOf(r.Obj), nil
 	case *protocol.Repr:
@@ -66,6 +67,16 @@ func (Handler) ServeRequest(ctx context.Context, c *protocol.Conn, req protocol.
 		return false, nil
 	}
 	return nil, fmt.Errorf("%w: %v is not served by Go objects", protocol.TypeError, req.Handler())
+}
+
+// wrapArgs turns the peer's references among call arguments into proxies, in place.
+func wrapArgs(args brine.Tuple, kwargs []protocol.Attr) {
+	for i, a := range args {
+		args[i] = netref.Wrap(a)
+	}
+	for i := range kwargs {
+		kwargs[i].Value = netref.Wrap(kwargs[i].Value)
+	}
 }
 
 // dirOf lists the Python names of a Go value's members.

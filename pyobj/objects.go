@@ -204,6 +204,30 @@ func call(ctx context.Context, fn any, args brine.Tuple, kwargs []protocol.Attr)
 	if fv.Kind() != reflect.Func || fv.IsNil() {
 		return nil, fmt.Errorf("%w: %s object is not callable", protocol.TypeError, namePack(fn))
 	}
+	return callFunc(ctx, fv, args, kwargs)
+}
+
+// callAttr is obj.name(*args, **kwargs) in one step (HANDLE_CALLATTR): an exported method is
+// called through reflect without making a method value first; anything else is getattr, then
+// call.
+func callAttr(ctx context.Context, c *protocol.Conn, obj any, name string, args brine.Tuple, kwargs []protocol.Attr) (any, error) {
+	if _, custom := obj.(interface {
+		RPyCGetAttr(name string) (any, error)
+	}); obj != nil && !custom && name != "read" && name != "write" {
+		rv := reflect.ValueOf(obj)
+		if m, ok := infoFor(rv.Type()).members[name]; ok && m.method >= 0 {
+			return callFunc(ctx, rv.Method(m.method), args, kwargs)
+		}
+	}
+	fn, err := getAttr(c, obj, name)
+	if err != nil {
+		return nil, err
+	}
+	return call(ctx, fn, args, kwargs)
+}
+
+// callFunc calls the Go function fv with Python arguments.
+func callFunc(ctx context.Context, fv reflect.Value, args brine.Tuple, kwargs []protocol.Attr) (any, error) {
 	in, err := buildArgs(ctx, fv.Type(), args, kwargs)
 	if err != nil {
 		return nil, err
