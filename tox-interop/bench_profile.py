@@ -89,7 +89,7 @@ def parse_strace(path):
                 if errors and p[-1] in ("read", "recvfrom"):
                     out["EAGAIN/err " + p[-1]] = errors
             elif len(p) >= 4 and p[-1] == "total":
-                out["ALL syscalls"] = int(p[2])
+                out["ALL syscalls"] = int(p[3])
     return out
 
 
