@@ -179,7 +179,7 @@ func (c *Conn) namePack(v any) string {
 	return fmt.Sprintf("go.%T", v)
 }
 
-// unbox converts a received box to a Go value.
+// unbox converts a received box to a Go value. It reuses the decoded tuples.
 func (c *Conn) unbox(v any) (any, error) {
 	t, ok := v.(brine.Tuple)
 	if !ok || len(t) != 2 {
@@ -194,15 +194,15 @@ func (c *Conn) unbox(v any) (any, error) {
 		if !ok {
 			return nil, fmt.Errorf("%w: LABEL_TUPLE with %T", ValueError, t[1])
 		}
-		out := make(brine.Tuple, len(items))
+		// Unboxed in place: a freshly decoded tuple belongs to nobody else.
 		for i, it := range items {
 			u, err := c.unbox(it)
 			if err != nil {
 				return nil, err
 			}
-			out[i] = u
+			items[i] = u
 		}
-		return out, nil
+		return t[1], nil
 	case compat.LabelLocalRef:
 		return c.local(t[1])
 	case compat.LabelRemoteRef:
@@ -277,7 +277,7 @@ func (c *Conn) handleDel(boxedArgs any) error {
 	}
 	c.mu.Unlock()
 	if r, ok := e.obj.(Releaser); ok && removed {
-		c.work(r.RPyCRelease) // user code: never in the reader
+		c.work(task{fn: r.RPyCRelease}) // user code: never in the reader
 	}
 	return nil
 }

@@ -74,7 +74,7 @@ type Conn struct {
 	done         chan struct{} // closed when every goroutine of the connection ended
 	ready        chan struct{} // closed once the root's OnConnect returned
 	unread       []byte        // the probe's unread first message, consumed by the reader
-	tasks        chan func()   // hands requests to idle handler goroutines
+	tasks        chan task     // hands requests to idle handler goroutines
 	workers      sync.WaitGroup
 	inflight     atomic.Int64 // the peer's requests running user code on this side
 }
@@ -129,7 +129,7 @@ func newConn(ch *channel.Channel, root any, cfg Config, unread []byte, opts []Op
 		readerDone: make(chan struct{}),
 		done:       make(chan struct{}),
 		ready:      make(chan struct{}),
-		tasks:      make(chan func()),
+		tasks:      make(chan task),
 		unread:     unread,
 	}
 	var o connOptions
@@ -497,32 +497,49 @@ func (c *Conn) onRequest(seq int64, body any) error {
 		return nil
 	}
 	c.inflight.Add(1)
-	c.work(func() {
-		defer c.requestDone()
-		select {
-		case <-c.ready:
-		case <-c.ctx.Done():
-			return
-		}
-		if c.ctx.Err() != nil {
-			return
-		}
-		if c.exec == nil {
-			v, err := c.serve(c.ctx, handler, spec, argt)
-			c.respond(seq, v, err, false)
-			return
-		}
-		// The executor (a server's worker pool) may make us wait for a worker; that wait
-		// happens here, never in the reader.
-		finished := make(chan struct{})
-		c.exec(func() {
-			defer close(finished)
-			v, err := c.serve(c.ctx, handler, spec, argt)
-			c.respond(seq, v, err, false)
-		})
-		<-finished
-	})
+	c.work(task{seq: seq, handler: handler, spec: spec, args: argt})
 	return nil
+}
+
+// task is one of the peer's requests for a handler goroutine: a request to serve (spec set), or
+// a function to run (fn set).
+type task struct {
+	seq     int64
+	handler compat.Handler
+	spec    *handlerSpec
+	args    brine.Tuple
+	fn      func()
+}
+
+// run serves the request on a handler goroutine.
+func (c *Conn) run(t task) {
+	if t.fn != nil {
+		t.fn()
+		return
+	}
+	defer c.requestDone()
+	select {
+	case <-c.ready:
+	case <-c.ctx.Done():
+		return
+	}
+	if c.ctx.Err() != nil {
+		return
+	}
+	if c.exec == nil {
+		v, err := c.serve(c.ctx, t.handler, t.spec, t.args)
+		c.respond(t.seq, v, err, false)
+		return
+	}
+	// The executor (a server's worker pool) may make us wait for a worker; that wait happens
+	// here, never in the reader.
+	finished := make(chan struct{})
+	c.exec(func() {
+		defer close(finished)
+		v, err := c.serve(c.ctx, t.handler, t.spec, t.args)
+		c.respond(t.seq, v, err, false)
+	})
+	<-finished
 }
 
 func isClosed(ch chan struct{}) bool {
@@ -537,28 +554,28 @@ func isClosed(ch chan struct{}) bool {
 // workerIdle is how long an idle handler goroutine waits for more work before it exits.
 const workerIdle = 10 * time.Second
 
-// work runs fn on one of the connection's handler goroutines: an idle one if there is one (its
+// work runs t on one of the connection's handler goroutines: an idle one if there is one (its
 // stack has already grown, and waking it is cheaper than starting a goroutine), else a new one.
 // It never blocks. Only the reader calls it.
-func (c *Conn) work(fn func()) {
+func (c *Conn) work(t task) {
 	select {
-	case c.tasks <- fn:
+	case c.tasks <- t:
 		return
 	default:
 	}
 	c.workers.Add(1)
-	go c.worker(fn)
+	go c.worker(t)
 }
 
-func (c *Conn) worker(fn func()) {
+func (c *Conn) worker(t task) {
 	defer c.workers.Done()
 	idle := time.NewTimer(workerIdle)
 	defer idle.Stop()
 	for {
-		fn()
+		c.run(t)
 		idle.Reset(workerIdle)
 		select {
-		case fn = <-c.tasks:
+		case t = <-c.tasks:
 		case <-idle.C:
 			return
 		case <-c.ctx.Done():
@@ -647,7 +664,7 @@ func (c *Conn) encode(msg compat.MsgType, seq int64, h int, v any) (out []byte, 
 func (c *Conn) write(out []byte, fromReader bool) error {
 	if fromReader && len(out) > inlineReplyMax {
 		payload := bytes.Clone(out) // the pooled buffer goes back to the pool
-		c.work(func() { _ = c.ch.Send(payload) })
+		c.work(task{fn: func() { _ = c.ch.Send(payload) }})
 		return nil
 	}
 	if err := c.ch.Send(out); err != nil {

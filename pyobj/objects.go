@@ -245,10 +245,11 @@ func callFunc(ctx context.Context, fv reflect.Value, args brine.Tuple, kwargs []
 // parameter receives the request context; a last struct (or *struct) parameter may receive the
 // keyword arguments by field name.
 func buildArgs(ctx context.Context, ft reflect.Type, args brine.Tuple, kwargs []protocol.Attr) ([]reflect.Value, error) {
-	var in []reflect.Value
-	params := make([]reflect.Type, ft.NumIn())
-	for i := range params {
-		params[i] = ft.In(i)
+	in := make([]reflect.Value, 0, ft.NumIn())
+	var pbuf [8]reflect.Type // no allocation for the usual parameter counts
+	params := pbuf[:0]
+	for i := range ft.NumIn() {
+		params = append(params, ft.In(i))
 	}
 	if len(params) > 0 && params[0] == ctxType {
 		in = append(in, reflect.ValueOf(ctx))
