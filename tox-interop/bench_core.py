@@ -198,6 +198,10 @@ def main():
                 b = [r["ns/op"] for r in nr]
                 w("   1. gorpyc %s vs net/rpc, speed (net/rpc time / gorpyc time):  %s  [%.2fx]\n"
                   % (dial, verdict(med(b) / med(a), 1), min(b) / min(a)))
+                ca = [r["cpu-ns/call"] for r in rs]
+                cb = [r["cpu-ns/call"] for r in nr]
+                w("      same by CPU (net/rpc CPU / gorpyc CPU per call):              %.2fx  [%.2fx]\n"
+                  % (med(cb) / med(ca), min(cb) / min(ca)))
     for (label, _), rs, dial in zip(ps, gg, ("v5", "v6")):
         if rs:
             a = [r["ns/op"] for r in rs]
