@@ -258,6 +258,9 @@ func (c *Conn) handleDel(boxedArgs any) error {
 		if !ok {
 			return fmt.Errorf("%w: DEL count %v is not an int", TypeError, v)
 		}
+		if n < 0 {
+			return fmt.Errorf("%w: DEL count %d is negative", ValueError, n)
+		}
 		count = n
 	}
 	c.mu.Lock()

@@ -61,6 +61,15 @@ type Config struct {
 	// ServiceAliases are the local service's names, answered to get_service_name and
 	// get_service_aliases; empty means derived from the root's type (see ServiceAliases).
 	ServiceAliases []string
+	// MaxQueuedOutput bounds the bytes of replies and requests being written at once. While more
+	// are queued (the peer does not read them), the reader stops reading: a peer that stops
+	// reading stops being served. 0 means DefaultMaxQueuedOutput. Python has no such limit (its
+	// server thread writes each reply before reading the next request).
+	MaxQueuedOutput int
+	// MaxPendingDels bounds the objects whose references wait to be given back to the peer
+	// (HANDLE_DEL) because it does not read; beyond it the connection closes with ErrLimit. 0
+	// means DefaultMaxPendingDels. Python has no such limit.
+	MaxPendingDels int
 	// CloseGrace is how long Close (or the end of the connection, when the peer closed it)
 	// waits for the peer's requests still running user code on this side before OnDisconnect
 	// runs and Close returns. Their context is canceled at once either way. The default, 0, is
@@ -68,6 +77,12 @@ type Config struct {
 	// period for itself.
 	CloseGrace time.Duration
 }
+
+// Defaults of the limits gorpyc adds to Python's configuration.
+const (
+	DefaultMaxQueuedOutput = 32 << 20
+	DefaultMaxPendingDels  = 1 << 16
+)
 
 // DefaultSyncRequestTimeout is Python's default sync_request_timeout.
 const DefaultSyncRequestTimeout = 30 * time.Second

@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -61,7 +60,7 @@ type Conn struct {
 
 	// delMu guards the queue of HANDLE_DELs to send. A leaf.
 	delMu      sync.Mutex
-	dels       []pendingDel
+	dels       map[compat.IDPack]int64 // references to give back, by object
 	delRunning chan struct{} // non-nil while the flusher runs; closed when it exits
 	delClosed  bool
 
@@ -77,16 +76,17 @@ type Conn struct {
 	tasks        chan task     // hands requests to idle handler goroutines
 	workers      sync.WaitGroup
 	inflight     atomic.Int64 // the peer's requests running user code on this side
+
+	queued    atomic.Int64 // bytes being written (queued output)
+	maxQueued int64        // Config.MaxQueuedOutput
+	outWait   atomic.Bool  // the reader waits for queued output to drain
+	omu       sync.Mutex   // guards ocond; a leaf
+	ocond     *sync.Cond
 }
 
 type localEntry struct {
 	obj   any
 	extra int64 // references handed out beyond the first
-}
-
-type pendingDel struct {
-	id    compat.IDPack
-	count int64
 }
 
 // New starts a connection over ch, serving root (the local service object; nil serves a
@@ -108,6 +108,12 @@ func newConn(ch *channel.Channel, root any, cfg Config, unread []byte, opts []Op
 	}
 	if cfg.MaxInflight <= 0 {
 		cfg.MaxInflight = 1024
+	}
+	if cfg.MaxQueuedOutput <= 0 {
+		cfg.MaxQueuedOutput = DefaultMaxQueuedOutput
+	}
+	if cfg.MaxPendingDels <= 0 {
+		cfg.MaxPendingDels = DefaultMaxPendingDels
 	}
 	if cfg.SafeAttrs == nil {
 		cfg.SafeAttrs = DefaultConfig().SafeAttrs
@@ -132,6 +138,8 @@ func newConn(ch *channel.Channel, root any, cfg Config, unread []byte, opts []Op
 		tasks:      make(chan task),
 		unread:     unread,
 	}
+	c.maxQueued = int64(cfg.MaxQueuedOutput)
+	c.ocond = sync.NewCond(&c.omu)
 	var o connOptions
 	for _, opt := range opts {
 		opt(&o)
@@ -263,6 +271,9 @@ func (c *Conn) shutdown(cause error) {
 		for _, p := range pending {
 			p.resolve(nil, cause)
 		}
+		c.omu.Lock()
+		c.ocond.Broadcast() // a reader waiting for output to drain
+		c.omu.Unlock()
 		c.log.Debug("rpyc: connection closed", "cause", cause)
 	})
 }
@@ -338,6 +349,7 @@ func (c *Conn) readLoop() {
 		}
 	}
 	for {
+		c.waitOutput()
 		payload, err := c.ch.Recv()
 		if err != nil {
 			if c.ctx.Err() == nil {
@@ -464,7 +476,7 @@ func (c *Conn) onRequest(seq int64, body any) error {
 		return nil
 	case compat.HandleDel:
 		// Applied in arrival order, like Python, and answered from the reader.
-		c.respond(seq, nil, c.handleDel(t[1]), true)
+		c.respond(seq, nil, c.handleDel(t[1]))
 		return nil
 	}
 	spec := lookupHandler(handler)
@@ -489,7 +501,7 @@ func (c *Conn) onRequest(seq int64, body any) error {
 	if spec.inline && isClosed(c.ready) {
 		// No user code runs for these: answer at once, as a Python server does.
 		v, err := c.serve(c.ctx, handler, spec, argt)
-		c.respond(seq, v, err, true)
+		c.respond(seq, v, err)
 		return nil
 	}
 	if c.inflight.Load() >= int64(c.cfg.MaxInflight) {
@@ -528,7 +540,7 @@ func (c *Conn) run(t task) {
 	}
 	if c.exec == nil {
 		v, err := c.serve(c.ctx, t.handler, t.spec, t.args)
-		c.respond(t.seq, v, err, false)
+		c.respond(t.seq, v, err)
 		return
 	}
 	// The executor (a server's worker pool) may make us wait for a worker; that wait happens
@@ -537,7 +549,7 @@ func (c *Conn) run(t task) {
 	c.exec(func() {
 		defer close(finished)
 		v, err := c.serve(c.ctx, t.handler, t.spec, t.args)
-		c.respond(t.seq, v, err, false)
+		c.respond(t.seq, v, err)
 	})
 	<-finished
 }
@@ -584,13 +596,8 @@ func (c *Conn) worker(t task) {
 	}
 }
 
-// inlineReplyMax is the largest reply the reader writes itself; a larger one is written by a
-// handler goroutine, so that the reader never sits in a long write while the peer writes to us.
-const inlineReplyMax = 64 << 10
-
-// respond sends the reply (or exception) for request seq; fromReader is set when the reader
-// goroutine itself sends it.
-func (c *Conn) respond(seq int64, v any, err error, fromReader bool) {
+// respond sends the reply (or exception) for request seq.
+func (c *Conn) respond(seq int64, v any, err error) {
 	if err != nil {
 		c.replyError(seq, err)
 		return
@@ -601,7 +608,7 @@ func (c *Conn) respond(seq int64, v any, err error, fromReader bool) {
 		c.replyError(seq, err) // the value could not be boxed
 		return
 	}
-	err = c.write(out, fromReader)
+	err = c.write(out, true)
 	putBuf(buf, out)
 	if err != nil {
 		c.log.Debug("rpyc: reply not sent", "seq", seq, "err", err)
@@ -622,7 +629,7 @@ func (c *Conn) replyError(seq int64, err error) {
 		out, encErr = brine.Append(out, payload)
 	}
 	if encErr == nil {
-		encErr = c.write(out, false)
+		encErr = c.write(out, true)
 	}
 	putBuf(buf, out)
 	if encErr != nil {
@@ -659,14 +666,25 @@ func (c *Conn) encode(msg compat.MsgType, seq int64, h int, v any) (out []byte, 
 	return out, buf, err
 }
 
-// write sends one encoded message; from the reader, a message over inlineReplyMax is written by
-// a handler goroutine.
-func (c *Conn) write(out []byte, fromReader bool) error {
-	if fromReader && len(out) > inlineReplyMax {
-		payload := bytes.Clone(out) // the pooled buffer goes back to the pool
-		c.work(task{fn: func() { _ = c.ch.Send(payload) }})
-		return nil
+// write sends one encoded message. A reply's bytes count as queued output until the write
+// returns; the reader stops reading while more than Config.MaxQueuedOutput bytes of replies are
+// queued, so a peer that stops reading the answers stops being served. (This side's own requests
+// do not count: two peers sending each other large requests must not both stop reading.)
+func (c *Conn) write(out []byte, reply bool) error {
+	if !reply {
+		return c.send(out)
 	}
+	c.queued.Add(int64(len(out)))
+	err := c.send(out)
+	if c.queued.Add(-int64(len(out))) <= c.maxQueued && c.outWait.Load() {
+		c.omu.Lock()
+		c.ocond.Broadcast()
+		c.omu.Unlock()
+	}
+	return err
+}
+
+func (c *Conn) send(out []byte) error {
 	if err := c.ch.Send(out); err != nil {
 		if c.ctx.Err() != nil {
 			return fmt.Errorf("%w", context.Cause(c.ctx))
@@ -674,6 +692,21 @@ func (c *Conn) write(out []byte, fromReader bool) error {
 		return err
 	}
 	return nil
+}
+
+// waitOutput blocks the reader while too much output is queued (the peer does not read), until
+// it drains or the connection closes.
+func (c *Conn) waitOutput() {
+	if c.queued.Load() <= c.maxQueued {
+		return
+	}
+	c.omu.Lock()
+	c.outWait.Store(true)
+	for c.queued.Load() > c.maxQueued && c.ctx.Err() == nil {
+		c.ocond.Wait()
+	}
+	c.outWait.Store(false)
+	c.omu.Unlock()
 }
 
 func getBuf() *[]byte {
@@ -801,14 +834,27 @@ func (c *Conn) release(id compat.IDPack, count int64) {
 	if c.delClosed {
 		return
 	}
-	c.dels = append(c.dels, pendingDel{id, count})
+	if c.dels == nil {
+		c.dels = make(map[compat.IDPack]int64)
+	}
+	if _, ok := c.dels[id]; !ok && len(c.dels) >= c.cfg.MaxPendingDels {
+		// The flusher cannot send them: the peer does not read. Stop serving it.
+		err := fmt.Errorf("%w: %d objects to release wait to be sent (MaxPendingDels): the peer does not read",
+			ErrLimit, len(c.dels))
+		c.log.Warn("rpyc: closing connection", "err", err)
+		go c.shutdown(fmt.Errorf("%w: %w", ErrClosed, err))
+		c.delClosed = true
+		return
+	}
+	c.dels[id] += count
 	if c.delRunning == nil {
 		c.delRunning = make(chan struct{})
 		go c.flushDels(c.delRunning)
 	}
 }
 
-// flushDels sends the queued DELs until the queue is empty or the connection closed.
+// flushDels sends the queued DELs until the queue is empty or the connection closed. One DEL
+// per object carries every reference queued for it.
 func (c *Conn) flushDels(running chan struct{}) {
 	defer close(running)
 	for {
@@ -821,11 +867,11 @@ func (c *Conn) flushDels(running chan struct{}) {
 			return
 		}
 		c.delMu.Unlock()
-		for _, d := range batch {
+		for id, count := range batch {
 			// The peer looks the object up in its own table: it must travel as
 			// LABEL_LOCAL_REF, not as a raw id_pack, which Python would take for a tuple. The
 			// reply (None) is not waited for, as Python does not.
-			if err := c.sendRequest(c.seq.Add(1)-1, compat.HandleDel, brine.Tuple{localRef(d.id), d.count}); err != nil {
+			if err := c.sendRequest(c.seq.Add(1)-1, compat.HandleDel, brine.Tuple{localRef(id), count}); err != nil {
 				break
 			}
 		}

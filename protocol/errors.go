@@ -21,6 +21,10 @@ var (
 	// ErrProtocol means the peer sent something the protocol does not allow; the connection is
 	// closed.
 	ErrProtocol = errors.New("rpyc: protocol error")
+	// ErrLimit means the peer made the connection exceed one of its limits (Config.MaxQueuedOutput,
+	// MaxPendingDels, MaxDecodedSize, a shared Budget, ...); the connection is closed, and the
+	// error and the log name the limit.
+	ErrLimit = errors.New("rpyc: limit exceeded")
 	// ErrStopIteration is what a request returns when the peer raised StopIteration
 	// (exception payload 1). errors.Is(err, StopIteration) holds too (and so does
 	// errors.Is(err, Exception), StopIteration's base class).
