@@ -63,9 +63,13 @@ type Config struct {
 	ServiceAliases []string
 	// MaxQueuedOutput bounds the bytes of replies and requests being written at once. While more
 	// are queued (the peer does not read them), the reader stops reading: a peer that stops
-	// reading stops being served. 0 means DefaultMaxQueuedOutput. Python has no such limit (its
-	// server thread writes each reply before reading the next request).
+	// reading stops being served: it can make the connection hold at most this many bytes of
+	// answers plus those of MaxInflight handlers. 0 means DefaultMaxQueuedOutput. Python has no
+	// such limit (its server thread writes each reply before reading the next request).
 	MaxQueuedOutput int
+	// Budget, if set, is memory shared with other connections (a server's MemoryBudget): every
+	// received message is charged to it while it is handled. nil means no shared budget.
+	Budget *Budget
 	// MaxPendingDels bounds the objects whose references wait to be given back to the peer
 	// (HANDLE_DEL) because it does not read; beyond it the connection closes with ErrLimit. 0
 	// means DefaultMaxPendingDels. Python has no such limit.

@@ -61,7 +61,7 @@ type Conn struct {
 	// delMu guards the queue of HANDLE_DELs to send. A leaf.
 	delMu      sync.Mutex
 	dels       map[compat.IDPack]int64 // references to give back, by object
-	delRunning chan struct{} // non-nil while the flusher runs; closed when it exits
+	delRunning chan struct{}           // non-nil while the flusher runs; closed when it exits
 	delClosed  bool
 
 	ctx          context.Context // canceled when the connection closes; handlers run under it
@@ -373,7 +373,11 @@ func (c *Conn) readLoop() {
 }
 
 func (c *Conn) protocolError(err error) {
-	c.log.Warn("rpyc: closing connection after protocol error", "err", err)
+	if errors.Is(err, ErrLimit) {
+		c.log.Warn("rpyc: closing connection: limit exceeded", "err", err)
+	} else {
+		c.log.Warn("rpyc: closing connection after protocol error", "err", err)
+	}
 	// Pending and later requests fail with an error matching both ErrClosed (the connection is
 	// gone, as ErrClosed promises) and the cause (ErrProtocol).
 	c.shutdown(fmt.Errorf("%w: %w", ErrClosed, err))
@@ -423,10 +427,21 @@ func (c *Conn) dispatch(payload []byte) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrProtocol, err)
 	}
+	// The message is charged to the shared budget until it is handled: here, or by the handler
+	// goroutine a request is handed to.
+	size := int64(len(payload))
+	if err := c.charge(size); err != nil {
+		return err
+	}
 	switch msg {
 	case compat.MsgRequest:
-		return c.onRequest(seq, body)
+		handed, err := c.onRequest(seq, body, size)
+		if !handed {
+			c.uncharge(size)
+		}
+		return err
 	case compat.MsgReply, compat.MsgException:
+		defer c.uncharge(size)
 		c.mu.Lock()
 		p := c.pending[seq]
 		delete(c.pending, seq)
@@ -459,58 +474,58 @@ func head(b []byte) []byte {
 // onRequest runs in the reader: it decodes the request and its arguments (so that reference
 // counts follow the wire order), answers what runs no user code, and hands the rest to a
 // handler goroutine.
-func (c *Conn) onRequest(seq int64, body any) error {
+func (c *Conn) onRequest(seq int64, body any, size int64) (handed bool, err error) {
 	t, ok := body.(brine.Tuple)
 	if !ok || len(t) != 2 {
-		return fmt.Errorf("%w: request body %v is not (handler, args)", ErrProtocol, body)
+		return false, fmt.Errorf("%w: request body %v is not (handler, args)", ErrProtocol, body)
 	}
 	h, ok := t[0].(int64)
 	if !ok || h < 0 || h > 255 {
 		c.replyError(seq, fmt.Errorf("%w: invalid handler %v", KeyError, t[0]))
-		return nil
+		return false, nil
 	}
 	handler := compat.Handler(h)
 	switch handler {
 	case compat.HandleClose:
 		c.shutdown(ErrPeerClosed)
-		return nil
+		return false, nil
 	case compat.HandleDel:
 		// Applied in arrival order, like Python, and answered from the reader.
 		c.respond(seq, nil, c.handleDel(t[1]))
-		return nil
+		return false, nil
 	}
 	spec := lookupHandler(handler)
 	if spec == nil {
 		c.replyError(seq, fmt.Errorf("%w: %d", KeyError, int(handler)))
-		return nil
+		return false, nil
 	}
 	args, err := c.unbox(t[1])
 	if err != nil {
 		c.replyError(seq, err)
-		return nil
+		return false, nil
 	}
 	argt, ok := args.(brine.Tuple)
 	if !ok {
 		c.replyError(seq, fmt.Errorf("%w: handler arguments %v are not a tuple", TypeError, args))
-		return nil
+		return false, nil
 	}
 	if len(argt) < spec.min || len(argt) > spec.max {
 		c.replyError(seq, fmt.Errorf("%w: %v takes %d to %d arguments, got %d", TypeError, handler, spec.min, spec.max, len(argt)))
-		return nil
+		return false, nil
 	}
 	if spec.inline && isClosed(c.ready) {
 		// No user code runs for these: answer at once, as a Python server does.
 		v, err := c.serve(c.ctx, handler, spec, argt)
 		c.respond(seq, v, err)
-		return nil
+		return false, nil
 	}
 	if c.inflight.Load() >= int64(c.cfg.MaxInflight) {
 		c.replyError(seq, fmt.Errorf("%w: too many requests in flight (limit %d)", RuntimeError, c.cfg.MaxInflight))
-		return nil
+		return false, nil
 	}
 	c.inflight.Add(1)
-	c.work(task{seq: seq, handler: handler, spec: spec, args: argt})
-	return nil
+	c.work(task{seq: seq, handler: handler, spec: spec, args: argt, charge: size})
+	return true, nil
 }
 
 // task is one of the peer's requests for a handler goroutine: a request to serve (spec set), or
@@ -520,6 +535,7 @@ type task struct {
 	handler compat.Handler
 	spec    *handlerSpec
 	args    brine.Tuple
+	charge  int64 // bytes of the shared budget the request holds until it is answered
 	fn      func()
 }
 
@@ -530,6 +546,7 @@ func (c *Conn) run(t task) {
 		return
 	}
 	defer c.requestDone()
+	defer c.uncharge(t.charge)
 	select {
 	case <-c.ready:
 	case <-c.ctx.Done():

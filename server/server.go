@@ -65,6 +65,9 @@ func (k Kind) String() string {
 // the connection's Config.Credentials. An error closes the connection.
 type Authenticator func(c net.Conn) (net.Conn, any, error)
 
+// DefaultMemoryBudget is the default Server.MemoryBudget: 512 MiB.
+const DefaultMemoryBudget = 512 << 20
+
 // ErrServerClosed is returned by Serve after Shutdown or Close.
 var ErrServerClosed = errors.New("rpyc server: closed")
 
@@ -97,6 +100,11 @@ type Server struct {
 	MaxInflight int
 	// IdleTimeout closes connections that received nothing for this long (0: never).
 	IdleTimeout time.Duration
+	// MemoryBudget bounds the bytes of received messages that all connections together hold
+	// while they are handled (see protocol.Budget): a message that does not fit closes its
+	// connection. 0 means DefaultMemoryBudget; negative means no shared budget. Python has no
+	// such limit.
+	MemoryBudget int64
 	// Authenticator, if set, vets each connection before the protocol starts.
 	Authenticator Authenticator
 	// TLSConfig, if set, wraps every connection in TLS (after Authenticator).
@@ -122,6 +130,7 @@ type Server struct {
 	pool        chan func()
 	poolWG      sync.WaitGroup
 	abandon     chan struct{} // closed when Shutdown stops waiting for handlers still running
+	budget      *protocol.Budget
 	abandonOnce sync.Once
 	accepted    atomic.Int64
 	regStop     context.CancelFunc
@@ -184,6 +193,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.conns = map[*protocol.Conn]struct{}{}
 	s.done = make(chan struct{})
 	s.abandon = make(chan struct{})
+	switch {
+	case s.MemoryBudget == 0:
+		s.budget = protocol.NewBudget(DefaultMemoryBudget)
+	case s.MemoryBudget > 0:
+		s.budget = protocol.NewBudget(s.MemoryBudget)
+	}
 	if s.Kind == ThreadPool {
 		n := s.Workers
 		if n <= 0 {
@@ -331,6 +346,9 @@ func (s *Server) handle(nc net.Conn) {
 		cfg.MaxInflight = s.MaxInflight
 	}
 	cfg.ServiceAliases = s.ServiceAliases()
+	if cfg.Budget == nil {
+		cfg.Budget = s.budget
+	}
 	opts := []protocol.Option{protocol.WithObjects(pyobj.Handler{})}
 	if s.Kind == ThreadPool {
 		opts = append(opts, protocol.WithExecutor(s.submit))
@@ -510,6 +528,14 @@ func (s *Server) closeConns() {
 		}()
 	}
 	wg.Wait()
+}
+
+// Budget returns the memory budget the server's connections share (nil before Serve, or when
+// MemoryBudget is negative).
+func (s *Server) Budget() *protocol.Budget {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.budget
 }
 
 // Connections returns the number of open connections.
