@@ -178,22 +178,40 @@ func TestDecodeLimits(t *testing.T) {
 	}
 }
 
-// Declared lengths beyond the input must fail before any allocation of that size.
+// Declared lengths beyond the input must fail before any allocation of that size: with no
+// decoded-size budget as truncated input, with the default budget as too large when the budget
+// cannot pay for them.
 func TestHostileLengths(t *testing.T) {
-	cases := map[string]string{
-		"tuple 4G items":  "15ffffffff51",
-		"bytes 4G":        "0fffffffff61",
-		"str 4G":          "080fffffffff61",
-		"int text 4G":     "17ffffffff31",
-		"tuple 255 items": "14ff5151",
+	cases := map[string]struct {
+		hex      string
+		overSize bool // beyond the default decoded-size budget
+	}{
+		"tuple 4G items":  {"15ffffffff51", true},
+		"bytes 4G":        {"0fffffffff61", true},
+		"str 4G":          {"080fffffffff61", true},
+		"int text 4G":     {"17ffffffff31", false},
+		"tuple 255 items": {"14ff5151", false},
 	}
-	for name, h := range cases {
+	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
+			h := c.hex
 			in, _ := hex.DecodeString(h)
 			var err error
 			allocs := testing.AllocsPerRun(10, func() { _, err = brine.Load(in) })
-			if !errors.Is(err, brine.ErrTruncated) || !errors.Is(err, io.ErrUnexpectedEOF) {
+			if c.overSize {
+				if !errors.Is(err, brine.ErrTooLarge) {
+					t.Fatalf("Load(%s) = %v, want ErrTooLarge", h, err)
+				}
+			} else if !errors.Is(err, brine.ErrTruncated) || !errors.Is(err, io.ErrUnexpectedEOF) {
 				t.Fatalf("Load(%s) = %v, want ErrTruncated", h, err)
+			}
+			if allocs > 10 {
+				t.Fatalf("Load(%s) made %.0f allocations", h, allocs)
+			}
+			unlimited := brine.Decoder{MaxDecodedSize: -1}
+			allocs = testing.AllocsPerRun(10, func() { _, err = unlimited.Load(in) })
+			if !errors.Is(err, brine.ErrTruncated) || !errors.Is(err, io.ErrUnexpectedEOF) {
+				t.Fatalf("unlimited Load(%s) = %v, want ErrTruncated", h, err)
 			}
 			if allocs > 10 {
 				t.Fatalf("Load(%s) made %.0f allocations", h, allocs)

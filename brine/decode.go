@@ -10,13 +10,37 @@ import (
 	"unsafe"
 )
 
-// Decoder decodes brine with configurable limits. The zero value uses [MaxDepth] and
-// [MaxIntDigits]. A Decoder holds no state between calls and is safe for concurrent use.
+// DefaultMaxDecodedSize is the default decoded-size budget of a [Decoder] (Decoder.MaxDecodedSize
+// 0): 64 MiB of Go memory per decoded message.
+//
+// Why 64 MiB: it is the default wire size limit of the channel layer (channel.DefaultMaxFrameSize),
+// so any str or bytes value that fits in an incompressible frame accepted by default still
+// decodes, while the values a hostile frame can amplify into are bounded by the same figure. A
+// tuple item costs 16 bytes of Go memory for one byte of input and zlib expands about 1000-fold, so
+// without a budget a 200 KB compressed frame carrying a tuple of 200 million one-byte ints decodes
+// to over 3 GiB; with it the decoder refuses such a tuple from its header alone. Four connections
+// decoding hostile messages at once then cost a process at most 256 MiB. Python's rpyc has no such
+// limit: it decodes whatever fits in memory.
+const DefaultMaxDecodedSize = 64 << 20
+
+// Decoder decodes brine with configurable limits. The zero value uses [MaxDepth], [MaxIntDigits]
+// and [DefaultMaxDecodedSize]. A Decoder holds no state between calls and is safe for concurrent
+// use.
 type Decoder struct {
 	// MaxDepth limits tuple, slice and frozenset nesting; 0 means [MaxDepth].
 	MaxDepth int
 	// MaxIntDigits limits the decimal digits of an integer; 0 means [MaxIntDigits].
 	MaxIntDigits int
+	// MaxDecodedSize is the decoded-size budget: the most Go memory, in bytes, one decode may
+	// build. 0 means [DefaultMaxDecodedSize] (64 MiB); a negative value means no limit. (0 is not
+	// "nothing": a caller handing out what is left of a larger budget should stop at 1.)
+	//
+	// Memory is counted as the value is built, before each allocation, in the sizes the decoded Go
+	// values occupy on a 64-bit platform (see [Decoder.LoadSized]), so a value over the budget is
+	// refused with [ErrTooLarge] before its large part is allocated: a tuple from its count, a str
+	// or bytes from its length, whatever the input still holds. A failed decode has built at most
+	// the budget (and that memory is garbage).
+	MaxDecodedSize int64
 }
 
 // Load decodes exactly one brine value from data, with the default limits. Unlike Python, which
@@ -36,26 +60,47 @@ func Decode(data []byte) (v any, n int, err error) {
 
 // Load is like the package-level [Load], with d's limits.
 func (d Decoder) Load(data []byte) (any, error) {
-	v, n, err := d.Decode(data)
+	v, _, err := d.LoadSized(data)
+	return v, err
+}
+
+// LoadSized is like [Decoder.Load] and also reports size, the Go memory the decoded value
+// occupies as counted against MaxDecodedSize (0 on error). Callers use it to charge the value to a
+// wider budget, for example one per connection.
+//
+// The accounting, in bytes, with the sizes of a 64-bit platform (the Go values behind an any):
+//
+//	tuple, n items                24 + 16n (slice header, one interface slot per item)
+//	frozenset                     24, plus its tuple
+//	str, n bytes of UTF-8         16 + n
+//	bytes, n bytes                24 + n
+//	int beyond the immediates     8, or 32 + 8*(words+4) for a *big.Int (words: 64-bit words
+//	                              its decimal digits can need)
+//	float                         8
+//	complex                       16
+//	slice                         48, plus its 3-tuple (72)
+//	None, bool, immediate ints,   0 (shared, never allocated)
+//	(), NotImplemented, Ellipsis
+//
+// Nested values add up. What the allocator hands out stays within about 15% of the count (size
+// classes, and the shared chunks small tuples and strings are carved from); scratch space that is
+// garbage once parsing is done, such as a big integer's intermediate results, is not counted.
+func (d Decoder) LoadSized(data []byte) (v any, size int64, err error) {
+	st := d.state(data)
+	v, err = st.value(0)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	if n != len(data) {
-		return nil, &SyntaxError{Offset: n, Tag: Tag(data[n]), Err: ErrTrailingData,
-			Detail: itoa(len(data)-n) + " bytes left"}
+	if st.pos != len(data) {
+		return nil, 0, &SyntaxError{Offset: st.pos, Tag: Tag(data[st.pos]), Err: ErrTrailingData,
+			Detail: itoa(len(data)-st.pos) + " bytes left"}
 	}
-	return v, nil
+	return v, st.used, nil
 }
 
 // Decode is like the package-level [Decode], with d's limits.
 func (d Decoder) Decode(data []byte) (v any, n int, err error) {
-	st := decodeState{data: data, maxDepth: d.MaxDepth, maxDigits: d.MaxIntDigits}
-	if st.maxDepth <= 0 {
-		st.maxDepth = MaxDepth
-	}
-	if st.maxDigits <= 0 {
-		st.maxDigits = MaxIntDigits
-	}
+	st := d.state(data)
 	v, err = st.value(0)
 	if err != nil {
 		return nil, 0, err
@@ -63,11 +108,42 @@ func (d Decoder) Decode(data []byte) (v any, n int, err error) {
 	return v, st.pos, nil
 }
 
+func (d Decoder) state(data []byte) decodeState {
+	st := decodeState{data: data, maxDepth: d.MaxDepth, maxDigits: d.MaxIntDigits, budget: d.MaxDecodedSize}
+	if st.maxDepth <= 0 {
+		st.maxDepth = MaxDepth
+	}
+	if st.maxDigits <= 0 {
+		st.maxDigits = MaxIntDigits
+	}
+	switch {
+	case st.budget == 0:
+		st.budget = DefaultMaxDecodedSize
+	case st.budget < 0:
+		st.budget = math.MaxInt64
+	}
+	return st
+}
+
+// Decoded sizes of Go values on a 64-bit platform (see Decoder.LoadSized).
+const (
+	sizeSlot      = 16 // an interface value: a tuple item
+	sizeSliceHdr  = 24 // a boxed slice header: Tuple, FrozenSet, []byte
+	sizeStringHdr = 16 // a boxed string header
+	sizeWord      = 8  // a boxed int64 or float64, a big.Int word
+	sizeComplex   = 16
+	sizeSlice     = 48 // a boxed Slice: three interfaces
+	sizeBigInt    = 32 // big.Int itself: sign and nat header
+	bigIntSpare   = 4  // words big.nat allocates beyond the need
+)
+
 type decodeState struct {
 	data      []byte
 	pos       int
 	maxDepth  int
 	maxDigits int
+	used      int64 // decoded size so far
+	budget    int64 // limit on used
 
 	// Slabs: small tuples, strings and byte slices of one decode are carved from shared chunks,
 	// which turns thousands of small allocations into a few. Values carved from a slab have their
@@ -141,6 +217,20 @@ func (st *decodeState) fail(at int, tag Tag, err error, detail string) error {
 	return &SyntaxError{Offset: at, Tag: tag, Err: err, Detail: detail}
 }
 
+// charge counts n more bytes of decoded memory against the budget, before they are allocated.
+func (st *decodeState) charge(n int64, at int, tag Tag) error {
+	if n > st.budget-st.used {
+		return st.tooLarge(n, at, tag)
+	}
+	st.used += n
+	return nil
+}
+
+func (st *decodeState) tooLarge(n int64, at int, tag Tag) error {
+	return st.fail(at, tag, ErrTooLarge, "value needs "+strconv.FormatInt(n, 10)+" more bytes, "+
+		strconv.FormatInt(st.used, 10)+" of the "+strconv.FormatInt(st.budget, 10)+"-byte budget used")
+}
+
 // need returns the next n bytes, or a truncation error attributed to the value at `at`.
 func (st *decodeState) need(n int, at int, tag Tag) ([]byte, error) {
 	if n < 0 || n > len(st.data)-st.pos {
@@ -178,7 +268,7 @@ func (st *decodeState) value(depth int) (any, error) {
 	case TagEmptyTuple:
 		return emptyTuple, nil
 	case TagEmptyBytes, TagBytes1, TagBytes2, TagBytes3, TagBytes4, TagBytesL1, TagBytesL4:
-		b, err := st.bytesBody(tag, at)
+		b, err := st.bytesBody(tag, at, sizeSliceHdr)
 		if err != nil {
 			return nil, err
 		}
@@ -192,7 +282,7 @@ func (st *decodeState) value(depth int) (any, error) {
 			return nil, st.fail(at, tag, ErrMalformed, "str must hold a bytes value, found "+inner.String())
 		}
 		st.pos++
-		b, err := st.bytesBody(inner, at)
+		b, err := st.bytesBody(inner, at, sizeStringHdr)
 		if err != nil {
 			return nil, err
 		}
@@ -231,10 +321,16 @@ func (st *decodeState) value(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := st.charge(sizeWord, at, tag); err != nil {
+			return nil, err
+		}
 		return math.Float64frombits(binary.BigEndian.Uint64(b)), nil
 	case TagComplex:
 		b, err := st.need(16, at, tag)
 		if err != nil {
+			return nil, err
+		}
+		if err := st.charge(sizeComplex, at, tag); err != nil {
 			return nil, err
 		}
 		return complex(math.Float64frombits(binary.BigEndian.Uint64(b)),
@@ -251,6 +347,9 @@ func (st *decodeState) value(depth int) (any, error) {
 		if !ok || len(t) != 3 {
 			return nil, st.fail(at, tag, ErrMalformed, "slice must hold a 3-tuple")
 		}
+		if err := st.charge(sizeSlice, at, tag); err != nil {
+			return nil, err
+		}
 		return Slice{Start: t[0], Stop: t[1], Step: t[2]}, nil
 	case TagFrozenSet:
 		if st.pos >= len(st.data) {
@@ -264,6 +363,9 @@ func (st *decodeState) value(depth int) (any, error) {
 			return nil, err
 		}
 		t := inner.(Tuple)
+		if err := st.charge(sizeSliceHdr, at, tag); err != nil {
+			return nil, err
+		}
 		if len(t) == 0 {
 			return FrozenSet{}, nil
 		}
@@ -280,13 +382,13 @@ func isTupleTag(t Tag) bool {
 	return t == TagEmptyTuple || (t >= TagTup1 && t <= TagTupL4)
 }
 
-// bytesBody reads the length (if any) and body of a bytes value whose tag was already consumed.
-// The result aliases the input.
-func (st *decodeState) bytesBody(tag Tag, at int) ([]byte, error) {
+// bytesBody reads the length (if any) and body of a bytes value whose tag was already consumed,
+// charging hdr plus the length to the budget first. The result aliases the input.
+func (st *decodeState) bytesBody(tag Tag, at int, hdr int64) ([]byte, error) {
 	var n int
 	switch tag {
 	case TagEmptyBytes:
-		return nil, nil
+		return nil, st.charge(hdr, at, tag)
 	case TagBytesL1:
 		b, err := st.need(1, at, tag)
 		if err != nil {
@@ -302,6 +404,9 @@ func (st *decodeState) bytesBody(tag Tag, at int) ([]byte, error) {
 	default:
 		n = int(tag-TagBytes1) + 1
 	}
+	if err := st.charge(hdr+int64(n), at, tag); err != nil {
+		return nil, err
+	}
 	return st.need(n, at, tag)
 }
 
@@ -309,7 +414,11 @@ func (st *decodeState) tuple(n, depth, at int, tag Tag) (any, error) {
 	if depth >= st.maxDepth {
 		return nil, st.fail(at, tag, ErrTooDeep, "limit "+itoa(st.maxDepth))
 	}
-	// Every item takes at least one byte: refuse counts the input cannot hold before allocating.
+	// Refuse counts the budget cannot pay for, then counts the input cannot hold (every item takes
+	// at least one byte), before allocating: an item slot costs 16 times its smallest encoding.
+	if err := st.charge(sizeSliceHdr+sizeSlot*int64(n), at, tag); err != nil {
+		return nil, err
+	}
 	if n > len(st.data)-st.pos {
 		return nil, st.fail(at, tag, ErrTruncated, "tuple of "+itoa(n)+" items, only "+
 			itoa(len(st.data)-st.pos)+" bytes left")
@@ -351,6 +460,9 @@ func (st *decodeState) intText(n, at int, tag Tag) (any, error) {
 				v = v*10 + int64(c-'0')
 			}
 			if ok {
+				if err := st.charge(sizeWord, at, tag); err != nil {
+					return nil, err
+				}
 				if neg {
 					v = -v
 				}
@@ -399,6 +511,15 @@ func (st *decodeState) slowInt(b []byte, at int, tag Tag) (any, error) {
 	}
 	if nd > st.maxDigits {
 		return nil, st.fail(at, tag, ErrIntTooLarge, itoa(nd)+" digits, limit "+itoa(st.maxDigits))
+	}
+	cost := int64(sizeWord)
+	if nd > 18 {
+		// log2(10) < 3.322 bits per digit.
+		words := int64(nd)*3322/1000/64 + 1
+		cost = sizeBigInt + sizeWord*(words+bigIntSpare)
+	}
+	if err := st.charge(cost, at, tag); err != nil {
+		return nil, err
 	}
 	x, ok := new(big.Int).SetString(string(digits), 10)
 	if !ok {

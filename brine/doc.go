@@ -61,4 +61,22 @@
 // wrapping a sentinel such as [ErrTruncated] or [ErrUnknownTag]. It never panics. It is stricter
 // than Python's loader in two places, both documented at [Load]: trailing bytes and short bytes
 // bodies are errors. Decoded values never alias the input buffer.
+//
+// Checking lengths against the input is not enough, because decoded values are larger than their
+// encoding: a one-byte tuple item becomes a 16-byte interface value, so a 200 KB zlib frame of
+// one-byte ints would decode to over 3 GiB. Each decode therefore has a decoded-size budget,
+// Decoder.MaxDecodedSize, [DefaultMaxDecodedSize] (64 MiB) unless set, counted in bytes of Go
+// memory as the value is built and checked before each allocation: a value the budget cannot pay
+// for fails with [ErrTooLarge] before its large part is allocated (a tuple from its count, a str
+// or bytes from its length). [Decoder.LoadSized] reports what a successful decode counted, so that
+// callers can charge it to a wider budget, and documents the accounting. The package-level [Load]
+// and [Decode] use the default. Python's rpyc has no such limit.
+//
+// The limits and their defaults:
+//
+//	limit                    default                  Python
+//	nesting depth            500 ([MaxDepth])         none (its recursion limit, ~495 levels)
+//	integer digits           4300 ([MaxIntDigits])    sys.int_max_str_digits, 4300
+//	decoded size             64 MiB                   none
+//	                         ([DefaultMaxDecodedSize])
 package brine

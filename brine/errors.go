@@ -30,6 +30,10 @@ var (
 	ErrNotDumpable = errors.New("brine: value is not dumpable")
 	// ErrTooLong means a bytes, str or tuple longer than the 32-bit length field allows.
 	ErrTooLong = errors.New("brine: value too long")
+	// ErrTooLarge means a decoded value would occupy more Go memory than the decoder's budget
+	// (Decoder.MaxDecodedSize, [DefaultMaxDecodedSize] by default). The decoder reports it before
+	// allocating the part that does not fit.
+	ErrTooLarge = errors.New("brine: decoded value too large")
 )
 
 // SyntaxError reports malformed input: what was wrong and where. Unwrap gives the sentinel.

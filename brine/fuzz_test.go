@@ -2,13 +2,15 @@ package brine_test
 
 import (
 	"encoding/hex"
+	"errors"
 	"testing"
 
 	"github.com/gorpyc/rpyc/brine"
 )
 
-// FuzzLoad checks that the decoder never panics, and that whatever it accepts re-encodes to bytes
-// that decode to an equal value. The seeds are every golden vector made by Python rpyc, plus the
+// FuzzLoad checks that the decoder never panics, that whatever it accepts re-encodes to bytes
+// that decode to an equal value, and that the decoded size it counts is exactly the budget the
+// value needs. The seeds are every golden vector made by Python rpyc, plus the
 // corpus in testdata/fuzz/FuzzLoad.
 func FuzzLoad(f *testing.F) {
 	g := readGolden(f)
@@ -38,6 +40,19 @@ func FuzzLoad(f *testing.F) {
 		}
 		if !brine.Equal(v, v2) {
 			t.Fatalf("round trip changed the value: %#v -> %#v", v, v2)
+		}
+		// The decoded-size budget is exact: the size LoadSized reports passes, one byte less fails.
+		_, size, err := brine.Decoder{}.LoadSized(data)
+		if err != nil || size < 0 {
+			t.Fatalf("LoadSized after Load succeeded: %d, %v", size, err)
+		}
+		if size > 0 {
+			if _, err := (brine.Decoder{MaxDecodedSize: size}).Load(data); err != nil {
+				t.Fatalf("budget %d (the counted size): %v", size, err)
+			}
+			if _, err := (brine.Decoder{MaxDecodedSize: size - 1}).Load(data); !errors.Is(err, brine.ErrTooLarge) {
+				t.Fatalf("budget %d (one less than counted): %v, want ErrTooLarge", size-1, err)
+			}
 		}
 	})
 }
