@@ -99,46 +99,55 @@ func (d Dialect) AppendHeader(dst []byte, msg MsgType, seq int64) ([]byte, error
 
 // ParseMessage decodes one message payload.
 func (d Dialect) ParseMessage(payload []byte) (msg MsgType, seq int64, body any, err error) {
+	msg, seq, body, _, err = d.DecodeMessage(brine.Decoder{}, payload)
+	return msg, seq, body, err
+}
+
+// DecodeMessage is ParseMessage with dec's limits (its decoded-size budget, above all), and it
+// also reports the Go memory the message decoded into (see brine.Decoder.LoadSized).
+func (d Dialect) DecodeMessage(dec brine.Decoder, payload []byte) (msg MsgType, seq int64, body any, size int64, err error) {
 	var fields brine.Tuple
 	switch d {
 	case V5:
-		v, err := brine.Load(payload)
+		v, n, err := dec.LoadSized(payload)
+		size = n
 		if err != nil {
-			return 0, 0, nil, err
+			return 0, 0, nil, 0, err
 		}
 		t, ok := v.(brine.Tuple)
 		if !ok || len(t) != 3 {
-			return 0, 0, nil, fmt.Errorf("%w: v5 message is not a 3-tuple", ErrBadMessage)
+			return 0, 0, nil, 0, fmt.Errorf("%w: v5 message is not a 3-tuple", ErrBadMessage)
 		}
 		m, ok := t[0].(int64)
 		if !ok || m < 1 || m > 3 {
-			return 0, 0, nil, fmt.Errorf("%w: invalid message type %v", ErrBadMessage, t[0])
+			return 0, 0, nil, 0, fmt.Errorf("%w: invalid message type %v", ErrBadMessage, t[0])
 		}
 		msg, fields = MsgType(m), t[1:]
 	case V6:
 		if len(payload) == 0 || payload[0] < 1 || payload[0] > 3 {
 			if len(payload) == 0 {
-				return 0, 0, nil, fmt.Errorf("%w: empty v6 message", ErrBadMessage)
+				return 0, 0, nil, 0, fmt.Errorf("%w: empty v6 message", ErrBadMessage)
 			}
-			return 0, 0, nil, fmt.Errorf("%w: invalid message type %d", ErrBadMessage, payload[0])
+			return 0, 0, nil, 0, fmt.Errorf("%w: invalid message type %d", ErrBadMessage, payload[0])
 		}
-		v, err := brine.Load(payload[1:])
+		v, n, err := dec.LoadSized(payload[1:])
+		size = n
 		if err != nil {
-			return 0, 0, nil, err
+			return 0, 0, nil, 0, err
 		}
 		t, ok := v.(brine.Tuple)
 		if !ok || len(t) != 2 {
-			return 0, 0, nil, fmt.Errorf("%w: v6 message is not a 2-tuple", ErrBadMessage)
+			return 0, 0, nil, 0, fmt.Errorf("%w: v6 message is not a 2-tuple", ErrBadMessage)
 		}
 		msg, fields = MsgType(payload[0]), t
 	default:
-		return 0, 0, nil, fmt.Errorf("compat: cannot decode with dialect %v", d)
+		return 0, 0, nil, 0, fmt.Errorf("compat: cannot decode with dialect %v", d)
 	}
 	s, ok := fields[0].(int64)
 	if !ok {
-		return 0, 0, nil, fmt.Errorf("%w: sequence number %v is not an int", ErrBadMessage, fields[0])
+		return 0, 0, nil, 0, fmt.Errorf("%w: sequence number %v is not an int", ErrBadMessage, fields[0])
 	}
-	return msg, s, fields[1], nil
+	return msg, s, fields[1], size, nil
 }
 
 // Detect guesses the dialect of a message payload from its first bytes:

@@ -67,6 +67,11 @@ type Config struct {
 	// answers plus those of MaxInflight handlers. 0 means DefaultMaxQueuedOutput. Python has no
 	// such limit (its server thread writes each reply before reading the next request).
 	MaxQueuedOutput int
+	// MaxDecodedSize bounds the Go memory one received message may decode into (counted as it is
+	// built, so a small message that would expand, a zlib-compressed tuple of millions of ints,
+	// is refused before it is allocated); beyond it the connection closes with ErrLimit. 0 means
+	// brine.DefaultMaxDecodedSize (64 MiB); negative means no limit. Python has no such limit.
+	MaxDecodedSize int64
 	// Budget, if set, is memory shared with other connections (a server's MemoryBudget): every
 	// received message is charged to it while it is handled. nil means no shared budget.
 	Budget *Budget

@@ -402,7 +402,11 @@ func (c *Conn) finish() {
 	locals := c.locals
 	c.locals = map[compat.IDPack]*localEntry{}
 	c.byIdentity = map[ident.Key]compat.IDPack{}
+	c.proxies = map[compat.IDPack]weak.Pointer[Ref]{} // Refs still held by users keep the Conn, not the table
 	c.mu.Unlock()
+	c.delMu.Lock()
+	c.dels = nil
+	c.delMu.Unlock()
 	for _, e := range locals {
 		if r, ok := e.obj.(Releaser); ok {
 			r.RPyCRelease()
@@ -423,13 +427,17 @@ func (c *Conn) dispatch(payload []byte) error {
 		c.dialect.Store(uint32(d))
 		c.log.Debug("rpyc: detected dialect", "dialect", d)
 	}
-	msg, seq, body, err := d.ParseMessage(payload)
+	msg, seq, body, decoded, err := d.DecodeMessage(brine.Decoder{MaxDecodedSize: c.cfg.MaxDecodedSize}, payload)
 	if err != nil {
+		if errors.Is(err, brine.ErrTooLarge) {
+			return fmt.Errorf("%w: the message decodes to more than MaxDecodedSize (%d bytes of Go memory): %w",
+				ErrLimit, c.decodeLimit(), err)
+		}
 		return fmt.Errorf("%w: %w", ErrProtocol, err)
 	}
-	// The message is charged to the shared budget until it is handled: here, or by the handler
-	// goroutine a request is handed to.
-	size := int64(len(payload))
+	// The message (its payload and what it decoded into) is charged to the shared budget until
+	// it is handled: here, or by the handler goroutine a request is handed to.
+	size := int64(len(payload)) + decoded
 	if err := c.charge(size); err != nil {
 		return err
 	}
@@ -462,6 +470,13 @@ func (c *Conn) dispatch(payload []byte) error {
 		p.resolve(v, err)
 	}
 	return nil
+}
+
+func (c *Conn) decodeLimit() int64 {
+	if c.cfg.MaxDecodedSize == 0 {
+		return brine.DefaultMaxDecodedSize
+	}
+	return c.cfg.MaxDecodedSize
 }
 
 func head(b []byte) []byte {

@@ -2,9 +2,11 @@ package protocol_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"net"
 	"os"
+	"runtime"
 	"testing"
 	"time"
 
@@ -169,4 +171,33 @@ func TestSharedBudget(t *testing.T) {
 		t.Fatalf("Err() = %v, want ErrLimit and ErrClosed", err)
 	}
 	eventually(t, "the budget to return to zero", func() bool { return budget.Used() == 0 })
+}
+
+// TestDecodedSizeLimit: a message that would decode into more than MaxDecodedSize (here a PING
+// of a tuple of 10 million one-byte ints: 10 MB of payload, 160 MB of Go values) closes the
+// connection with ErrLimit, without building the value.
+func TestDecodedSizeLimit(t *testing.T) {
+	cfg := protocol.DefaultConfig()
+	conn, peer := newServed(t, nil, cfg)
+	const n = 10_000_000
+	payload := []byte{0x12, 0x51, 0x50, 0x11, 0x51, 0x11, 0x51, 0x10, byte(brine.TagTupL4)} // (REQUEST, 0, (PING, (VALUE, (tuple,))))
+	payload = binary.BigEndian.AppendUint32(payload, n)
+	payload = append(payload, bytes.Repeat([]byte{0x51}, n)...)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	go func() { _ = peer.ch.Send(payload) }()
+	select {
+	case <-conn.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the connection did not close on a message over MaxDecodedSize")
+	}
+	runtime.ReadMemStats(&after)
+	if err := conn.Err(); !errors.Is(err, protocol.ErrLimit) || !errors.Is(err, brine.ErrTooLarge) {
+		t.Fatalf("Err() = %v, want ErrLimit wrapping brine.ErrTooLarge", err)
+	}
+	// The payload itself (10 MB, sent and received) and its frame are the only large allocations.
+	if grown := after.TotalAlloc - before.TotalAlloc; grown > 64<<20 {
+		t.Fatalf("refusing the message allocated %d MB", grown>>20)
+	}
 }
