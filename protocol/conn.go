@@ -528,6 +528,12 @@ func (c *Conn) onRequest(seq int64, body any, size int64) (handed bool, err erro
 		c.replyError(seq, fmt.Errorf("%w: %v takes %d to %d arguments, got %d", TypeError, handler, spec.min, spec.max, len(argt)))
 		return false, nil
 	}
+	if isClosed(c.ready) {
+		if v, ok, err := c.serveQuick(handler, argt); ok {
+			c.respond(seq, v, err)
+			return false, nil
+		}
+	}
 	if spec.inline && isClosed(c.ready) {
 		// No user code runs for these: answer at once, as a Python server does.
 		v, err := c.serve(c.ctx, handler, spec, argt)
