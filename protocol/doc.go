@@ -84,10 +84,11 @@
 //   - The reader, started by New, is the only goroutine that reads the channel. It decodes each
 //     message in arrival order (so reference counts follow the wire), resolves the pending
 //     request a reply or an exception belongs to (a reply nobody waits for any more is
-//     dropped, its references given back), applies CLOSE and DEL, and answers PING and GETROOT
-//     itself. It never runs user code and never waits for a handler; the only writes it makes
-//     are those answers and error replies, which are small (a large PING echo is written by a
-//     handler goroutine).
+//     dropped, its references given back), applies CLOSE and DEL, and answers PING, GETROOT and
+//     what its Objects can answer without user code ([QuickObjects]: getattr and dir of plain
+//     Go values). It never runs user code and never waits for a handler. It writes those answers
+//     itself, so a peer that does not read them stops being served; it also stops reading while
+//     more than Config.MaxQueuedOutput bytes of handlers' answers wait to be written.
 //   - Handler goroutines run every other request: Objects.ServeRequest, and through it the
 //     user's code. An idle one is reused for the next request; one idle for 10 s exits. So a
 //     handler that calls back into the peer (whose reply the reader delivers), a peer that
