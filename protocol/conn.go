@@ -727,6 +727,11 @@ func (c *Conn) send(out []byte) error {
 		if c.ctx.Err() != nil {
 			return fmt.Errorf("%w", context.Cause(c.ctx))
 		}
+		if errors.Is(err, channel.ErrMessageTooLarge) || errors.Is(err, channel.ErrFrameTooLarge) {
+			return err // refused before anything was written: the connection is fine
+		}
+		// The transport failed (or timed out) while writing: the stream is lost.
+		c.shutdown(fmt.Errorf("%w: %w", ErrClosed, err))
 		return err
 	}
 	return nil
