@@ -27,6 +27,11 @@ test: peers
 demo: peers
 	bash examples/run_demo.sh
 
+## soak: the hostile-peer suites (server/hostile_test.go, hostile_client_test.go) with their long and heavy forms
+.PHONY: soak
+soak:
+	GORPYC_SOAK=1 $(GO) test -run Hostile -timeout 30m -v ./server .
+
 ## bench: Go benchmarks beside Python rpyc's own figures on the same work
 bench: peers
 	$(GO) test -run='^$$' -bench=. -benchmem ./brine ./channel
