@@ -14,6 +14,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -29,6 +30,8 @@ const (
 	exitRemote = 1 // the remote code raised, or a local file operation failed
 	exitUsage  = 2 // bad command line
 	exitConn   = 3 // could not connect, or the connection failed
+	// exitInterrupted is the shell convention for a command stopped by SIGINT (128 + 2).
+	exitInterrupted = 130
 )
 
 // command is one subcommand. To add one (a `services` listing, say), define a *command in its
@@ -64,6 +67,16 @@ type app struct {
 	stdout, stderr io.Writer
 	// terminal reports whether a stream is a terminal (progress bars, shell prompts).
 	terminal func(f any) bool
+	// interrupts delivers SIGINT (and SIGTERM); nil in tests. The first one cancels the
+	// command's context unless a command installed its own handler (see onInterrupt); a second
+	// one while the command is still unwinding calls hardExit.
+	interrupts <-chan os.Signal
+	hardExit   func(code int)
+	// interruptHandler, when set, receives interrupts instead of the command's context (the
+	// shell uses it to abandon the running remote call and stay alive).
+	interruptHandler atomic.Pointer[func()]
+	// lineEditor is the shell's line editor on a real terminal (liner); tests replace it.
+	lineEditor func() lineReader
 
 	// Common flags.
 	json          bool
@@ -74,6 +87,8 @@ type app struct {
 	tlsCert       string
 	tlsKey        string
 	tlsServerName string
+	// timeoutSet records an explicit --timeout (services keeps Python's 2 s otherwise).
+	timeoutSet bool
 
 	// Command flags.
 	noRedirect  bool
@@ -84,6 +99,10 @@ type app struct {
 	registryAddr string
 	registryTCP  bool
 	filterHost   string
+	// upload
+	parents bool
+	// tap
+	tap tapFlags
 }
 
 // usageError is a bad command line (exit 2).
@@ -117,6 +136,8 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &ue):
 		return exitUsage
+	case errors.Is(err, errInterrupted):
+		return exitInterrupted
 	case errors.As(err, &ce):
 		return exitConn
 	case errors.As(err, &re), errors.As(err, &le), errors.As(err, &silent):
@@ -143,11 +164,24 @@ func (a *app) newFlagSet(name string) *flag.FlagSet {
 	return fs
 }
 
+// errInterrupted is the cause of a command's context canceled by Ctrl-C.
+var errInterrupted = errors.New("interrupted")
+
 // run runs one command line and returns the exit status.
 func (a *app) run(ctx context.Context, argv []string) int {
 	a.timeout = 30 * time.Second
 	a.dialect = "auto"
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if a.interrupts != nil {
+		done := make(chan struct{})
+		defer close(done)
+		go a.watchInterrupts(done, cancel)
+	}
 	err := a.dispatch(ctx, argv)
+	if err != nil && context.Cause(ctx) == errInterrupted && !errors.Is(err, errInterrupted) {
+		err = &interruptedError{}
+	}
 	var silent *localErrorSilent
 	if err != nil && !errors.Is(err, flag.ErrHelp) && !errors.As(err, &silent) {
 		a.report(err)
@@ -155,14 +189,88 @@ func (a *app) run(ctx context.Context, argv []string) int {
 	return exitCode(err)
 }
 
+// watchInterrupts hands each interrupt to the command's handler, or cancels the command's
+// context; a second interrupt with no handler exits at once.
+func (a *app) watchInterrupts(done <-chan struct{}, cancel context.CancelCauseFunc) {
+	canceled := false
+	for {
+		select {
+		case <-done:
+			return
+		case <-a.interrupts:
+			if h := a.interruptHandler.Load(); h != nil {
+				(*h)()
+				continue
+			}
+			if canceled && a.hardExit != nil {
+				a.hardExit(exitInterrupted)
+			}
+			canceled = true
+			cancel(errInterrupted)
+		}
+	}
+}
+
+// interruptedError is a command stopped by Ctrl-C (exit 130): the message says so once,
+// instead of the context error that surfaced.
+type interruptedError struct{ err error }
+
+func (e *interruptedError) Error() string {
+	if e.err == nil {
+		return "interrupted"
+	}
+	return e.err.Error()
+}
+func (e *interruptedError) Unwrap() error { return errInterrupted }
+
+// parseInterleaved parses fs's flags wherever they appear among the positional arguments, as
+// Python's argparse (and so rpyc's own scripts) accept them: `rpyc eval HOST EXPR --json`. "--"
+// ends the flags; an argument that looks like a negative number ("-1", "-1+2j", "-.5") is
+// positional, since no flag starts with a digit.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		for len(args) > 0 && isNegativeNumber(args[0]) {
+			pos = append(pos, args[0])
+			args = args[1:]
+		}
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+func isNegativeNumber(s string) bool {
+	if len(s) < 2 || s[0] != '-' {
+		return false
+	}
+	c := s[1]
+	return c >= '0' && c <= '9' || c == '.' && len(s) > 2 && s[2] >= '0' && s[2] <= '9'
+}
+
 func (a *app) dispatch(ctx context.Context, argv []string) error {
 	top := a.newFlagSet("rpyc")
 	help := top.Bool("help", false, "show help")
 	top.BoolVar(help, "h", false, "show help")
+	version := top.Bool("version", false, "print the version and exit")
 	if err := top.Parse(argv); err != nil {
 		return usagef("%v (see rpyc --help)", err)
 	}
+	a.noteExplicit(top)
 	rest := top.Args()
+	if *version {
+		fmt.Fprintln(a.stdout, versionLine("rpyc"))
+		return flag.ErrHelp
+	}
 	if *help {
 		a.mainHelp(a.stdout)
 		return flag.ErrHelp
@@ -183,6 +291,10 @@ func (a *app) dispatch(ctx context.Context, argv []string) error {
 		a.commandHelp(a.stdout, cmd)
 		return flag.ErrHelp
 	}
+	if rest[0] == "version" {
+		fmt.Fprintln(a.stdout, versionLine("rpyc"))
+		return flag.ErrHelp
+	}
 	cmd := findCommand(rest[0])
 	if cmd == nil {
 		return usagef("unknown command %q (see rpyc help)", rest[0])
@@ -193,14 +305,15 @@ func (a *app) dispatch(ctx context.Context, argv []string) error {
 	}
 	chelp := fs.Bool("help", false, "show help")
 	fs.BoolVar(chelp, "h", false, "show help")
-	if err := fs.Parse(rest[1:]); err != nil {
+	args, err := parseInterleaved(fs, rest[1:])
+	if err != nil {
 		return usagef("%s: %v (see rpyc help %s)", cmd.name, err, cmd.name)
 	}
+	a.noteExplicit(fs)
 	if *chelp {
 		a.commandHelp(a.stdout, cmd)
 		return flag.ErrHelp
 	}
-	args := fs.Args()
 	if len(args) < cmd.minArgs || (cmd.maxArgs >= 0 && len(args) > cmd.maxArgs) {
 		return usagef("usage: rpyc %s %s (see rpyc help %s)", cmd.name, cmd.args, cmd.name)
 	}
@@ -213,12 +326,23 @@ func (a *app) dispatch(ctx context.Context, argv []string) error {
 	return cmd.run(ctx, a, args)
 }
 
+// noteExplicit records the flags given on the command line whose defaults a command treats
+// specially.
+func (a *app) noteExplicit(fs *flag.FlagSet) {
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "timeout" {
+			a.timeoutSet = true
+		}
+	})
+}
+
 func (a *app) mainHelp(w io.Writer) {
 	fmt.Fprint(w, `rpyc: a command-line client for RPyC servers (gorpyc)
 
 Usage:
-  rpyc [flags] COMMAND [flags] ARGS...
+  rpyc [flags] COMMAND [flags] ARGS... [flags]
   rpyc help COMMAND
+  rpyc --version
 
 Commands:
 `)
@@ -229,10 +353,12 @@ Commands:
 	tw.Flush()
 	fmt.Fprint(w, `
 HOST is a host name or address; without :PORT the classic server's port is used (18812,
-or 18821 with --tls). Flags go before the positional arguments.
+or 18821 with --tls). Flags may come before or after the command and its arguments; "--"
+ends them.
 
 Exit status: 0 success; 1 the remote code raised an exception (its remote traceback is
-printed) or a local file could not be read or written; 2 usage error; 3 connection error.
+printed) or a local file could not be read or written; 2 usage error; 3 connection error;
+130 interrupted (Ctrl-C).
 
 Common flags (accepted by every command):
 `)
@@ -291,6 +417,10 @@ func (a *app) report(err error) {
 
 // errorText renders an error for a terminal: a remote exception as its remote traceback.
 func errorText(err error) string {
+	var one *oneLineError
+	if errors.As(err, &one) {
+		return "rpyc: " + one.msg + "\n"
+	}
 	var re *protocol.RemoteError
 	var ce *connError
 	if !errors.As(err, &ce) && errors.As(err, &re) {
@@ -303,7 +433,28 @@ func errorText(err error) string {
 		}
 		return "Remote traceback:\n" + tb + "\n"
 	}
-	return fmt.Sprintf("rpyc: %s\n", strings.TrimPrefix(err.Error(), "rpyc: "))
+	return fmt.Sprintf("rpyc: %s\n", cleanMessage(err.Error()))
+}
+
+// packagePrefixes are the bare package names the library's errors start with; wrapped errors
+// repeat them ("rpyc: classic: rpyc: connect ..."), so cleanMessage drops them.
+var packagePrefixes = map[string]bool{
+	"rpyc": true, "classic": true, "registry": true, "protocol": true, "channel": true,
+	"brine": true, "compat": true, "netref": true, "pyobj": true, "server": true,
+}
+
+// cleanMessage removes the package-name segments of an error chain's text: "rpyc: classic:
+// rpyc: connect 1.2.3.4:5: dial tcp ..." becomes "connect 1.2.3.4:5: dial tcp ...".
+func cleanMessage(msg string) string {
+	parts := strings.Split(msg, ": ")
+	out := parts[:0]
+	for i, p := range parts {
+		if packagePrefixes[p] && i < len(parts)-1 {
+			continue
+		}
+		out = append(out, p)
+	}
+	return strings.Join(out, ": ")
 }
 
 func remoteLine(re *protocol.RemoteError) string {
@@ -336,7 +487,7 @@ func errorJSON(err error) jsonError {
 	if exitCode(err) == exitRemote {
 		kind = "LocalError"
 	}
-	return jsonError{Type: kind, Message: strings.TrimPrefix(err.Error(), "rpyc: ")}
+	return jsonError{Type: kind, Message: cleanMessage(err.Error())}
 }
 
 func (a *app) printJSON(v any) {
@@ -398,7 +549,10 @@ func (a *app) connectClassic(ctx context.Context, host string) (*classic.Client,
 	defer cancel()
 	c, err := classic.Connect(cctx, host, opts...)
 	if err != nil {
-		return nil, &connError{err}
+		if errors.Is(err, classic.ErrNotClassic) {
+			return nil, &connError{err}
+		}
+		return nil, &connError{a.explainConnect(ctx, classic.Address(host, a.defaultPort()), tcfg, err)}
 	}
 	return c, nil
 }
@@ -421,7 +575,7 @@ func (a *app) connectAny(ctx context.Context, address string) (*rpyc.Conn, error
 	defer cancel()
 	conn, err := rpyc.Connect(cctx, address, opts...)
 	if err != nil {
-		return nil, &connError{err}
+		return nil, &connError{a.explainConnect(ctx, address, tcfg, err)}
 	}
 	return conn, nil
 }

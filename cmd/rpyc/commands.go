@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -158,17 +160,38 @@ var uploadCmd = &command{
 	summary: "copy a local file or directory tree to a classic server",
 	details: `
 A directory is copied recursively (REMOTE and its parents are created); files are written in
-chunks through the server's open(). Permission bits are copied unless --ignore-permissions. A
-progress bar is shown on stderr when it is a terminal (not with --json or --no-progress); a
-summary is printed at the end.`,
-	flags:   transferFlags,
+chunks through the server's open(). A single file needs REMOTE's directory to exist, as with
+Python's rpyc.classic.upload, cp and scp: a missing one is reported in one line, and --parents
+creates it (like mkdir -p). Permission bits are copied unless --ignore-permissions. A progress
+bar is shown on stderr when it is a terminal (not with --json or --no-progress); a summary is
+printed at the end. Ctrl-C stops the copy and removes the partly written remote file (exit
+status 130).`,
+	flags: func(fs *flag.FlagSet, a *app) {
+		transferFlags(fs, a)
+		fs.BoolVar(&a.parents, "parents", false, "create REMOTE's missing parent directories (for a single file)")
+	},
 	minArgs: 3, maxArgs: 3,
 	run: func(ctx context.Context, a *app, args []string) error {
-		if _, err := os.Stat(args[1]); err != nil {
+		fi, err := os.Stat(args[1])
+		if err != nil {
 			return &localError{err}
 		}
-		return a.transfer(ctx, args[0], args[1], func(ctx context.Context, c *classic.Client, o *classic.TransferOptions) error {
-			return c.Upload(ctx, args[1], args[2], o)
+		local, remote := args[1], args[2]
+		return a.transfer(ctx, args[0], "upload", func(ctx context.Context, c *classic.Client, o *classic.TransferOptions, t *transferState) error {
+			if !fi.IsDir() && a.parents {
+				if err := makeRemoteParents(ctx, c, remote); err != nil {
+					return err
+				}
+			}
+			t.partial = func(p classic.Progress) string { return mapPath(p.Path, local, remote, "/") }
+			t.remove = func(path string) error { return removeRemote(c, path) }
+			err := c.Upload(ctx, local, remote, o)
+			if err != nil && !fi.IsDir() && errors.Is(err, fs.ErrNotExist) && isRemote(err) {
+				if dir, missing := missingRemoteParent(ctx, c, remote); missing {
+					return &oneLineError{fmt.Sprintf("upload: cannot create %s: the remote directory %s does not exist (--parents creates it)", remote, dir), err}
+				}
+			}
+			return err
 		})
 	},
 }
@@ -180,15 +203,99 @@ var downloadCmd = &command{
 	details: `
 The server lists REMOTE in one call, then files are read in chunks. Local directories are created
 as needed; permission bits are copied unless --ignore-permissions. Progress and summary as for
-upload.`,
+upload. Ctrl-C stops the copy and removes the partly written local file (files already complete
+stay); the exit status is then 130.`,
 	flags:   transferFlags,
 	minArgs: 3, maxArgs: 3,
 	run: func(ctx context.Context, a *app, args []string) error {
-		return a.transfer(ctx, args[0], args[1], func(ctx context.Context, c *classic.Client, o *classic.TransferOptions) error {
-			return c.Download(ctx, args[1], args[2], o)
+		remote, local := args[1], args[2]
+		return a.transfer(ctx, args[0], "download", func(ctx context.Context, c *classic.Client, o *classic.TransferOptions, t *transferState) error {
+			t.partial = func(p classic.Progress) string {
+				return filepath.FromSlash(mapPath(p.Path, remote, filepath.ToSlash(local), "/"))
+			}
+			t.remove = os.Remove
+			return c.Download(ctx, remote, local, o)
 		})
 	},
 }
+
+// mapPath maps a path under the transfer's source root to the same place under its destination
+// root, with sep as the separator of the result.
+func mapPath(path, srcRoot, dstRoot, sep string) string {
+	rel := strings.TrimPrefix(filepath.ToSlash(path), filepath.ToSlash(srcRoot))
+	rel = strings.TrimLeft(rel, "/\\")
+	if rel == "" {
+		return dstRoot
+	}
+	return strings.TrimRight(dstRoot, sep) + sep + strings.ReplaceAll(rel, "/", sep)
+}
+
+// makeRemoteParents creates the directory that will hold remote, with its parents
+// (os.makedirs(dirname, exist_ok=True) on the server).
+func makeRemoteParents(ctx context.Context, c *classic.Client, remote string) error {
+	osmod, err := c.Module(ctx, "os")
+	if err != nil {
+		return err
+	}
+	pathmod, err := osmod.GetAttr(ctx, "path")
+	if err != nil {
+		return err
+	}
+	defer release(pathmod)
+	p, ok := pathmod.(*netref.Ref)
+	if !ok {
+		return fmt.Errorf("os.path is a %T", pathmod)
+	}
+	dir, err := netref.As[string](p.CallMethod(ctx, "dirname", remote))
+	if err != nil || dir == "" {
+		return err
+	}
+	_, err = osmod.CallMethod(ctx, "makedirs", dir, netref.Kwargs{"exist_ok": true})
+	return err
+}
+
+// missingRemoteParent reports the directory of remote when the server does not have it.
+func missingRemoteParent(ctx context.Context, c *classic.Client, remote string) (string, bool) {
+	v, err := c.Eval(ctx, fmt.Sprintf("(lambda d: (d, not __import__('os').path.isdir(d or '.')))(__import__('os').path.dirname(%s))", brine.Repr(remote)))
+	if err != nil {
+		return "", false
+	}
+	t, ok := v.(brine.Tuple)
+	if !ok || len(t) != 2 {
+		return "", false
+	}
+	dir, _ := t[0].(string)
+	missing, _ := t[1].(bool)
+	return dir, missing
+}
+
+// removeRemote deletes a partly written remote file after an interrupted upload, on a context of
+// its own (the command's is canceled).
+func removeRemote(c *classic.Client, path string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	osmod, err := c.Module(ctx, "os")
+	if err != nil {
+		return err
+	}
+	_, err = osmod.CallMethod(ctx, "remove", path)
+	return err
+}
+
+func isRemote(err error) bool {
+	var re *protocol.RemoteError
+	return errors.As(err, &re)
+}
+
+// oneLineError is reported as its message alone (no remote traceback); it keeps the error it
+// explains for the exit status and --json.
+type oneLineError struct {
+	msg string
+	err error
+}
+
+func (e *oneLineError) Error() string { return e.msg }
+func (e *oneLineError) Unwrap() error { return e.err }
 
 var pingCmd = &command{
 	name:    "ping",
@@ -234,7 +341,15 @@ func transferFlags(fs *flag.FlagSet, a *app) {
 	fs.BoolVar(&a.ignorePerms, "ignore-permissions", false, "do not copy permission bits (Python's behaviour)")
 }
 
-func (a *app) transfer(ctx context.Context, host, src string, do func(context.Context, *classic.Client, *classic.TransferOptions) error) error {
+// transferState follows a transfer for Ctrl-C: the file being written, to remove it.
+type transferState struct {
+	// partial maps a progress report to the destination path of the file being copied.
+	partial func(classic.Progress) string
+	// remove deletes a partly written destination file.
+	remove func(path string) error
+}
+
+func (a *app) transfer(ctx context.Context, host, verb string, do func(context.Context, *classic.Client, *classic.TransferOptions, *transferState) error) error {
 	if a.chunkSize <= 0 {
 		return usagef("--chunk-size must be positive")
 	}
@@ -249,20 +364,42 @@ func (a *app) transfer(ctx context.Context, host, src string, do func(context.Co
 	if !a.json && !a.noProgress && a.terminal(a.stderr) {
 		bar = &progressBar{w: a.stderr, start: time.Now()}
 	}
+	st := &transferState{}
+	inProgress := "" // the destination file started and not yet complete
 	opts.Progress = func(p classic.Progress) {
+		if p.Files > last.Files {
+			inProgress = ""
+		} else if st.partial != nil && p.Path != "" {
+			inProgress = st.partial(p)
+		}
 		last = p
 		if bar != nil {
 			bar.update(p)
 		}
 	}
 	start := time.Now()
-	err = do(ctx, c, opts)
+	err = do(ctx, c, opts, st)
 	if bar != nil {
 		bar.finish()
 	}
 	if err != nil {
+		if context.Cause(ctx) == errInterrupted {
+			msg := fmt.Sprintf("%s interrupted after %d of %d file(s), %s", verb, last.Files, last.TotalFiles, humanBytes(last.Bytes))
+			if inProgress != "" && st.remove != nil {
+				if rerr := st.remove(inProgress); rerr == nil || errors.Is(rerr, fs.ErrNotExist) {
+					msg += "; removed the partial file " + inProgress
+				} else {
+					msg += fmt.Sprintf("; could not remove the partial file %s: %v", inProgress, cleanMessage(rerr.Error()))
+				}
+			}
+			return &interruptedError{errors.New(msg)}
+		}
 		if isLocalFS(err) {
 			return &localError{err}
+		}
+		var one *oneLineError
+		if isRemote(err) && !errors.As(err, &one) {
+			return &oneLineError{verb + ": " + remoteSummary(err), err}
 		}
 		return err
 	}
@@ -275,6 +412,15 @@ func (a *app) transfer(ctx context.Context, host, src string, do func(context.Co
 	}
 	fmt.Fprintf(a.stdout, "%d file(s), %s in %.2f s (%.1f MB/s)\n", files, humanBytes(last.Bytes), elapsed.Seconds(), rate)
 	return nil
+}
+
+// remoteSummary is a remote exception in one line: "PermissionError: [Errno 13] ...".
+func remoteSummary(err error) string {
+	var re *protocol.RemoteError
+	if errors.As(err, &re) {
+		return remoteLine(re)
+	}
+	return cleanMessage(err.Error())
 }
 
 // isLocalFS reports whether err is a local file system error rather than a remote one.

@@ -22,14 +22,16 @@ import (
 	"context"
 	"os"
 	"os/signal"
+	"syscall"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, terminal: isTerminal}
-	code := a.run(ctx, os.Args[1:])
-	stop()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, terminal: isTerminal,
+		interrupts: sigs, hardExit: os.Exit, lineEditor: newLinerReader}
+	code := a.run(context.Background(), os.Args[1:])
+	signal.Stop(sigs)
 	os.Exit(code)
 }
 

@@ -24,8 +24,9 @@ Asks an RPyC registry (gorpyc's rpyc-registry or Python's rpyc_registry) for its
 (LIST, which the registry must allow: -l/--listing) and for the endpoints of each (QUERY). With
 NAMEs, only those are queried, and LIST is not needed. The default registry is UDP broadcast to
 255.255.255.255:18811, as Python's clients use; --registry names one (HOST[:PORT]) and --tcp
-talks TCP to it. Exit status 3 when no registry answers, 1 when listing is disabled or a NAME is
-unknown.`,
+talks TCP to it. Each exchange waits 2 s for an answer, as Python's registry clients do
+(--timeout changes it). Exit status 3 when no registry answers, 1 when listing is disabled or a
+NAME is unknown.`,
 	flags: func(fs *flag.FlagSet, a *app) {
 		fs.StringVar(&a.registryAddr, "registry", "", "registry `address` HOST[:PORT] (default: UDP broadcast 255.255.255.255:18811)")
 		fs.BoolVar(&a.registryTCP, "tcp", false, "talk TCP to the registry (needs --registry)")
@@ -33,23 +34,25 @@ unknown.`,
 	},
 	minArgs: 0, maxArgs: -1,
 	run: func(ctx context.Context, a *app, names []string) error {
+		// Each registry exchange waits 2 s, as Python's registry clients do, unless --timeout
+		// says otherwise (the 30 s default of the other commands would be far too long for a
+		// registry that is not there).
+		wait := registry.DefaultTimeout
+		if a.timeoutSet {
+			wait = a.timeout
+		}
 		var reg registry.Registrar
 		switch {
 		case a.registryTCP && a.registryAddr == "":
 			return usagef("--tcp needs --registry HOST[:PORT]")
 		case a.registryTCP:
-			reg = &registry.TCPClient{Addr: a.registryAddr, Timeout: a.timeout}
+			reg = &registry.TCPClient{Addr: a.registryAddr, Timeout: wait}
 		default:
 			addr := a.registryAddr
 			if addr == "" {
 				addr = "255.255.255.255"
 			}
-			reg = &registry.UDPClient{Addr: addr, Timeout: a.timeout}
-		}
-		// Each registry exchange waits at most --timeout (Python's clients wait 2 s).
-		wait := registry.DefaultTimeout
-		if a.timeout > 0 {
-			wait = a.timeout
+			reg = &registry.UDPClient{Addr: addr, Timeout: wait}
 		}
 		bounded := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, wait) }
 		if len(names) == 0 {
