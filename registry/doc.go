@@ -69,4 +69,29 @@
 //   - LIST () (the rpyc 5.1 layout) is answered; Python 5.2.1+ registries do not answer it.
 //   - IPv4 senders on a dual-stack socket are recorded as "127.0.0.1", not "::ffff:127.0.0.1".
 //   - Several packet connections and listeners, UDP and TCP, can share one table.
+//   - Limits against hostile clients, below; Python's registry has none.
+//
+// # Hostile clients
+//
+// No client can take a Go registry down, starve other clients or make it hold unbounded
+// memory:
+//
+//   - TCP: a request must be complete within [Server.TCPTimeout] (3 s) of its connection being
+//     admitted, however steadily it trickles in. At most [Server.MaxTCPConns] (256)
+//     connections are open per listener; when they all are, a new connection evicts a
+//     stalled one, a connection whose request is incomplete and that has received nothing for
+//     [Server.TCPEvictIdle] (50 ms), the oldest first and, while an address (an IPv6 /64)
+//     holds more than [Server.MaxTCPConnsPerIP] (64), only those of such addresses. When none
+//     is stalled the server stops accepting until one is or a connection ends: connections
+//     wait in the listen backlog and are never refused, so clients sharing an address with an
+//     attacker are served too. A healthy client's request, one segment sent on connecting, is
+//     answered as soon as it is read and never stalls. Python's TCPRegistryServer serves one
+//     connection at a time, and one client that connects and sends nothing blocks it.
+//   - Table: at most [Server.MaxRegistrations] (131,072) registrations, and
+//     [Server.MaxEndpointsPerName] (1024) endpoints per name, the least recently registered
+//     making room (QUERY replies hold at most about 130, the most recent), so that REGISTER
+//     floods cannot exhaust memory and a QUERY costs little whatever was registered.
+//   - Requests are at most 1500 bytes; brine lengths are checked before allocating; the UDP
+//     server reads into one fixed buffer and replies within fixed sizes; warnings are
+//     rate-limited.
 package registry

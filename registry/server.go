@@ -15,6 +15,22 @@ import (
 	"github.com/gorpyc/rpyc/compat"
 )
 
+// Defaults of the server's limits (see [Server]).
+const (
+	// DefaultMaxTCPConns is the default of [Server.MaxTCPConns].
+	DefaultMaxTCPConns = 256
+	// DefaultMaxTCPConnsPerIP is the default of [Server.MaxTCPConnsPerIP].
+	DefaultMaxTCPConnsPerIP = 64
+	// DefaultTCPEvictIdle is the default of [Server.TCPEvictIdle].
+	DefaultTCPEvictIdle = 50 * time.Millisecond
+	// DefaultTCPTimeout is the default of [Server.TCPTimeout].
+	DefaultTCPTimeout = 3 * time.Second
+	// DefaultMaxRegistrations is the default of [Server.MaxRegistrations].
+	DefaultMaxRegistrations = 1 << 17
+	// DefaultMaxEndpointsPerName is the default of [Server.MaxEndpointsPerName].
+	DefaultMaxEndpointsPerName = 1024
+)
+
 // Server is a registry server: it answers REGISTER, UNREGISTER, QUERY and LIST requests over
 // UDP (one datagram each way, like Python's UDPRegistryServer) and TCP (one request per
 // connection, like TCPRegistryServer). The zero value is ready to use; set the fields before
@@ -41,12 +57,46 @@ type Server struct {
 	// (undecodable, oversized, bad magic, unknown command, bad arguments) and for truncated
 	// replies. nil means slog.Default().
 	Logger *slog.Logger
-	// TCPTimeout bounds each TCP exchange, from accept to the reply; 0 means 3 s. A client that
-	// has not sent a complete request by then is disconnected.
+	// TCPTimeout bounds each TCP exchange, from accept to the reply, however steadily the
+	// request trickles in; 0 means 3 s ([DefaultTCPTimeout], Python's TCPRegistryServer.TIMEOUT).
+	// A client that has not sent a complete request by then is disconnected.
 	TCPTimeout time.Duration
-	// MaxTCPConns limits the TCP connections served at once per listener; 0 means 256. Extra
-	// connections are closed at once (and logged).
+	// MaxTCPConns limits the TCP connections open at once per listener; 0 means 256
+	// ([DefaultMaxTCPConns]). When it is reached, a new connection evicts a stalled one: a
+	// connection still waiting for (the rest of) its request that has received nothing for
+	// TCPEvictIdle, the oldest first (see MaxTCPConnsPerIP). When none is stalled, the server
+	// stops accepting until one is or a connection ends; new connections wait in the kernel's
+	// listen backlog, and none is refused for being one too many. So slow or idle clients
+	// cannot starve fast ones: a registry request is one small segment sent right after
+	// connecting, answered as soon as it is read. Python's TCPRegistryServer has no such limit
+	// (it serves one connection at a time, and one idle client blocks it).
 	MaxTCPConns int
+	// MaxTCPConnsPerIP is the share of MaxTCPConns one client address may hold when the table
+	// is full (for IPv6, one /64 prefix); 0 means 64 ([DefaultMaxTCPConnsPerIP]), a negative
+	// value means no shares. While some address holds more, eviction takes only stalled
+	// connections of such addresses, so that a flood from one address cannot evict slow
+	// clients elsewhere. It is not a hard limit: an address may hold more while the table has
+	// room, and clients sharing an address with an attacker (on one host, behind NAT) are still
+	// served, since eviction only takes stalled connections.
+	MaxTCPConnsPerIP int
+	// TCPEvictIdle is how long a TCP connection with an incomplete request must have received
+	// nothing before it counts as stalled and may be evicted; 0 means 50 ms
+	// ([DefaultTCPEvictIdle]). It protects healthy clients whose request is still in flight;
+	// the longer it is, the longer new connections may wait while a flood of slow clients
+	// keeps the table full.
+	TCPEvictIdle time.Duration
+	// MaxRegistrations bounds the registrations held, one per name and endpoint, so that a
+	// flood of REGISTERs cannot exhaust memory (an entry takes about 250 bytes plus its
+	// name); 0 means 131,072 ([DefaultMaxRegistrations]), a negative value means no bound.
+	// A REGISTER that would add entries beyond it gets no reply (and is logged); its entries
+	// already known are refreshed. Python's registry has no bound.
+	MaxRegistrations int
+	// MaxEndpointsPerName bounds the endpoints of one name; 0 means 1024
+	// ([DefaultMaxEndpointsPerName]), a negative value means no bound. A new endpoint for a
+	// full name replaces the one registered least recently, which QUERY replies (about 60 to
+	// 130 endpoints fit in one) would never include anyway; this keeps QUERY cheap however
+	// many endpoints a peer registers under one name. Python's registry has no bound.
+	MaxEndpointsPerName int
 	// NotifyStarted, if set, is called with the local address each time a Serve method (or
 	// ListenAndServe) starts serving, before the first request is read. With port 0 it is the
 	// way to learn the port.
@@ -75,6 +125,8 @@ func (s *Server) init() {
 			timeout = DefaultPruneTimeout
 		}
 		s.tab = newTable(timeout)
+		s.tab.maxEntries = orDefault(s.MaxRegistrations, DefaultMaxRegistrations)
+		s.tab.maxPerName = orDefault(s.MaxEndpointsPerName, DefaultMaxEndpointsPerName)
 		s.log = s.Logger
 		if s.log == nil {
 			s.log = slog.Default()
@@ -88,6 +140,17 @@ func (s *Server) init() {
 		s.lns = make(map[net.Listener]struct{})
 		s.conns = make(map[net.Conn]struct{})
 	})
+}
+
+// orDefault returns v, or def when v is 0; negative values mean "no bound" (0 for the table).
+func orDefault(v, def int) int {
+	switch {
+	case v == 0:
+		return def
+	case v < 0:
+		return 0
+	}
+	return v
 }
 
 // janitorInterval is how often the whole table is swept of stale entries.
@@ -254,7 +317,9 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 // [Server.Close] (which close l) and then returns [ErrServerClosed]. Each connection carries
 // one request: the server reads until it holds a complete brine value (at most 1500 bytes,
 // within TCPTimeout), writes the reply in one write and closes the connection. Anything else is
-// logged and the connection closed; serving goes on. It closes l when it returns.
+// logged and the connection closed; serving goes on. At most MaxTCPConns connections are open
+// at once; when they all are, stalled ones are evicted to admit new ones (see MaxTCPConns). It
+// closes l when it returns.
 func (s *Server) Serve(l net.Listener) error {
 	if !s.start(func() { s.lns[l] = struct{}{} }) {
 		_ = l.Close()
@@ -272,11 +337,7 @@ func (s *Server) Serve(l net.Listener) error {
 	if s.NotifyStarted != nil {
 		s.NotifyStarted(l.Addr())
 	}
-	maxConns := s.MaxTCPConns
-	if maxConns <= 0 {
-		maxConns = 256
-	}
-	slots := make(chan struct{}, maxConns)
+	tab := s.newConnTable()
 	var backoff time.Duration
 	for {
 		c, err := l.Accept()
@@ -298,47 +359,114 @@ func (s *Server) Serve(l net.Listener) error {
 			continue
 		}
 		backoff = 0
-		select {
-		case slots <- struct{}{}:
-		default:
-			s.warn("registry: too many connections, closing one", "from", hostOf(c.RemoteAddr()), "max", maxConns)
-			_ = c.Close()
-			continue
-		}
-		if !s.start(func() { s.conns[c] = struct{}{} }) {
+		tc := &tcpConn{c: c, ip: connKey(c.RemoteAddr())}
+		if !s.admit(tab, tc) {
 			_ = c.Close()
 			return ErrServerClosed
 		}
-		go func() {
-			defer func() { <-slots }()
-			s.serveConn(c)
-		}()
+		if !s.start(func() { s.conns[c] = struct{}{} }) {
+			tab.done(tc)
+			_ = c.Close()
+			return ErrServerClosed
+		}
+		go s.serveConn(tab, tc)
+	}
+}
+
+func (s *Server) newConnTable() *connTable {
+	maxConns := s.MaxTCPConns
+	if maxConns <= 0 {
+		maxConns = DefaultMaxTCPConns
+	}
+	perIP := s.MaxTCPConnsPerIP
+	if perIP == 0 {
+		perIP = DefaultMaxTCPConnsPerIP
+	}
+	idle := s.TCPEvictIdle
+	if idle <= 0 {
+		idle = DefaultTCPEvictIdle
+	}
+	return newConnTable(maxConns, perIP, idle)
+}
+
+// admit puts tc in tab, evicting a stalled connection if the table is full, and waiting for
+// one to stall or end if there is none (tc, and the connections behind it in the listen
+// backlog, wait meanwhile). It returns false if the server closes meanwhile.
+func (s *Server) admit(tab *connTable, tc *tcpConn) bool {
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for waited := false; ; waited = true {
+		now := time.Now()
+		tc.start, tc.last = now, now
+		victim, ok, retry := tab.admit(tc, now)
+		if victim != nil {
+			_ = victim.c.Close()
+			s.warn("registry: evicted a stalled connection to admit a new one", "from", hostOf(victim.c.RemoteAddr()),
+				"open_for", now.Sub(victim.start).Round(time.Millisecond), "idle_for", now.Sub(victim.last).Round(time.Millisecond),
+				"transport", "tcp")
+		}
+		if ok {
+			return true
+		}
+		if !waited {
+			s.warn("registry: connection table full, waiting for a connection to end or stall",
+				"from", hostOf(tc.c.RemoteAddr()), "open", tab.size(), "transport", "tcp")
+		}
+		var wake <-chan time.Time
+		if retry >= 0 {
+			if timer == nil {
+				timer = time.NewTimer(retry)
+			} else {
+				timer.Reset(retry)
+			}
+			wake = timer.C
+		}
+		select {
+		case <-tab.changed:
+		case <-wake:
+		case <-s.done:
+			return false
+		}
 	}
 }
 
 // serveConn handles one TCP connection: one request, one reply.
-func (s *Server) serveConn(c net.Conn) {
+func (s *Server) serveConn(tab *connTable, tc *tcpConn) {
+	c := tc.c
 	defer s.running.Done()
 	defer func() {
 		s.mu.Lock()
 		delete(s.conns, c)
 		s.mu.Unlock()
 		_ = c.Close()
+		tab.done(tc)
 	}()
 	timeout := s.TCPTimeout
 	if timeout <= 0 {
-		timeout = 3 * time.Second
+		timeout = DefaultTCPTimeout
 	}
-	_ = c.SetDeadline(time.Now().Add(timeout))
+	_ = c.SetDeadline(tc.start.Add(timeout))
 	ip := hostOf(c.RemoteAddr())
 	buf := make([]byte, 0, MaxDatagramSize)
+	n := 0
 	for {
-		n, err := c.Read(buf[len(buf):cap(buf)])
+		if !tab.reading(tc, n, time.Now()) {
+			return // evicted (and logged) by the accept loop
+		}
+		var err error
+		n, err = c.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
 		if n > 0 {
 			_, _, derr := brine.Decode(buf)
 			switch {
 			case derr == nil:
+				if !tab.complete(tc) {
+					return
+				}
 				reply, ok := s.handle(nil, buf, ip, tcpLimits)
 				if ok {
 					if _, err := c.Write(reply); err != nil {
@@ -355,6 +483,9 @@ func (s *Server) serveConn(c net.Conn) {
 			}
 		}
 		if err != nil {
+			if tab.evicted(tc) {
+				return // logged by the accept loop
+			}
 			if len(buf) == 0 && (errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed)) {
 				s.log.Debug("registry: connection closed without a request", "from", ip)
 				return
@@ -453,7 +584,16 @@ func (s *Server) handle(dst, data []byte, ip string, limits replyLimits) (reply 
 		if !ok1 || !ok2 {
 			break
 		}
-		added := s.tab.register(now, ip, names, port)
+		added, replaced, err := s.tab.register(now, ip, names, port)
+		if err != nil {
+			s.warn("registry: dropped request", "from", ip, "reason", err, "command", req.raw,
+				"max_registrations", s.tab.maxEntries)
+			return dst, false
+		}
+		if replaced > 0 {
+			s.warn("registry: too many endpoints for a name, dropped the least recently registered",
+				"from", ip, "names", pyRepr(names), "dropped", replaced, "max_per_name", s.tab.maxPerName)
+		}
 		if s.debugging() {
 			s.log.Debug("registry: register", "from", ip, "port", port, "names", names, "new", added)
 		}
@@ -582,33 +722,31 @@ func tupleHeader(n int) int {
 
 // appendEndpoints appends the QUERY reply for entries (oldest first) within limit bytes. When
 // they do not all fit it keeps the most recently registered ones, the likeliest to be alive,
-// still oldest first. It returns how many it kept.
+// still oldest first. It returns how many it kept. It encodes only what it keeps (and one
+// more), however many entries there are.
 func appendEndpoints(dst []byte, entries []entry, limit int) ([]byte, int) {
-	items := make([][]byte, len(entries))
-	total := 0
-	for i, e := range entries {
-		b, err := brine.Append(nil, brine.Tuple{e.key.ip, e.key.port})
+	var buf []byte // the kept endpoints, most recent first
+	var ends []int // ends[j] is where the j-th most recent one ends in buf
+	for i := len(entries) - 1; i >= 0; i-- {
+		b, err := brine.Append(buf, brine.Tuple{entries[i].key.ip, entries[i].key.port})
 		if err != nil {
 			panic("registry: BUG: endpoint not encodable: " + err.Error())
 		}
-		items[i] = b
-		total += len(b)
-	}
-	first := 0
-	if tupleHeader(len(items))+total > limit {
-		size := 0
-		first = len(items)
-		for first > 0 && tupleHeader(len(items)-first+1)+size+len(items[first-1]) <= limit {
-			first--
-			size += len(items[first])
+		if tupleHeader(len(ends)+1)+len(b) > limit {
+			break
 		}
+		buf = b
+		ends = append(ends, len(buf))
 	}
-	kept := items[first:]
-	dst = appendTupleHeader(dst, len(kept))
-	for _, b := range kept {
-		dst = append(dst, b...)
+	dst = appendTupleHeader(dst, len(ends))
+	for j := len(ends) - 1; j >= 0; j-- {
+		start := 0
+		if j > 0 {
+			start = ends[j-1]
+		}
+		dst = append(dst, buf[start:ends[j]]...)
 	}
-	return dst, len(kept)
+	return dst, len(ends)
 }
 
 // appendList appends the LIST reply within limit bytes: names in insertion order, filtered by

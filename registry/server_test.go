@@ -464,30 +464,40 @@ func TestRegistryMalformedTCP(t *testing.T) {
 	}
 }
 
+// TestRegistryMaxTCPConns: with the table full of idle connections, a new one waits until the
+// oldest has been idle for TCPEvictIdle, evicts it and is answered; it is never refused.
 func TestRegistryMaxTCPConns(t *testing.T) {
-	addr := serve(t, &Server{MaxTCPConns: 2, TCPTimeout: 2 * time.Second}, "tcp")
+	log, logs := testLogger(t)
+	const idle = 300 * time.Millisecond
+	addr := serve(t, &Server{Logger: log, MaxTCPConns: 2, TCPEvictIdle: idle, TCPTimeout: 5 * time.Second}, "tcp")
 	var held []net.Conn
 	for range 2 {
 		c, err := net.Dial("tcp4", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer c.Close()
 		held = append(held, c)
+		time.Sleep(20 * time.Millisecond) // held[0] is the oldest
 	}
-	time.Sleep(100 * time.Millisecond)
-	// The third is closed at once.
-	if got := tcpExchange(t, addr, 0, unhex(t, goldenQuery)); len(got) != 0 {
-		t.Fatalf("third connection answered %x", got)
+	start := time.Now()
+	if got := tcpExchange(t, addr, 0, unhex(t, goldenQuery)); !bytes.Equal(got, unhex(t, goldenEmpty)) {
+		t.Fatalf("third connection: reply %x, want %s", got, goldenEmpty)
 	}
-	for _, c := range held {
-		_ = c.Close()
+	if el := time.Since(start); el < idle-50*time.Millisecond || el > 3*time.Second {
+		t.Errorf("third connection answered after %v, want about %v", el, idle)
 	}
-	deadline := time.Now().Add(ioTimeout)
-	for len(tcpExchange(t, addr, 0, unhex(t, goldenQuery))) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("server does not answer once connections are free")
-		}
-		time.Sleep(20 * time.Millisecond)
+	// The oldest was evicted, the other one is still open.
+	_ = held[0].SetReadDeadline(time.Now().Add(ioTimeout))
+	if n, err := held[0].Read(make([]byte, 1)); err == nil {
+		t.Errorf("the oldest idle connection was not evicted (read %d bytes)", n)
+	}
+	_ = held[1].SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	if _, err := held[1].Read(make([]byte, 1)); !isTimeout(err) {
+		t.Errorf("the newer idle connection was closed too: %v", err)
+	}
+	if !strings.Contains(logs.String(), "evicted a stalled connection") {
+		t.Errorf("log lacks the eviction")
 	}
 }
 

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -37,13 +38,20 @@ type service struct {
 // drops the queried name's stale entries. Unlike Python, LIST leaves out (and drops) names
 // whose entries are all stale, and prune sweeps the whole table, so the table does not keep
 // services that died long ago (clients cannot tell the difference).
+//
+// Bounds: the table holds at most maxEntries entries (0: no bound), and a name at most
+// maxPerName endpoints (0: no bound; when a name is full, a new endpoint replaces its least
+// recently registered one, which a QUERY reply would have been the last to include).
 type table struct {
-	timeout time.Duration // see stale
+	timeout    time.Duration // see stale
+	maxEntries int
+	maxPerName int
 
 	mu         sync.Mutex
 	services   map[string]*service                   // guarded by mu
 	head, tail *service                              // insertion order; guarded by mu
 	byEndpoint map[endpointKey]map[*service]struct{} // reverse index for UNREGISTER; guarded by mu
+	entries    int                                   // guarded by mu
 }
 
 func newTable(timeout time.Duration) *table {
@@ -54,6 +62,9 @@ func newTable(timeout time.Duration) *table {
 	}
 }
 
+// errTableFull is why a REGISTER that would add entries to a full table gets no reply.
+var errTableFull = errors.New("registration table full")
+
 // stale reports whether an entry last seen at seen has expired at now. As in Python, an entry
 // whose age equals the timeout exactly is kept; a zero timeout expires every entry as soon as
 // time moves on, a negative one at once.
@@ -62,28 +73,49 @@ func (t *table) stale(seen, now time.Time) bool {
 }
 
 // register records (ip, port) for every name (already upper-cased), refreshing the time stamp
-// of known entries. It returns how many entries are new.
-func (t *table) register(now time.Time, ip string, names []string, port portKey) (added int) {
+// of known entries. It returns how many entries are new, and how many it dropped to keep names
+// within maxPerName. If the new entries do not fit within maxEntries, it only refreshes the
+// known ones and returns errTableFull.
+func (t *table) register(now time.Time, ip string, names []string, port portKey) (added, replaced int, err error) {
 	k := endpointKey{ip, port}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.maxEntries > 0 {
+		known := 0
+		for _, name := range names {
+			if s := t.services[name]; s != nil && s.find(k) >= 0 {
+				known++
+			}
+		}
+		// Names may repeat: len(names)-known over-counts then, which errs on the safe side.
+		if t.entries+len(names)-known > t.maxEntries {
+			for _, name := range names {
+				if s := t.services[name]; s != nil {
+					if i := s.find(k); i >= 0 {
+						s.entries[i].seen = now
+					}
+				}
+			}
+			return 0, 0, errTableFull
+		}
+	}
 	for _, name := range names {
 		s := t.services[name]
 		if s == nil {
-			s = &service{name: name, prev: t.tail}
-			if t.tail != nil {
-				t.tail.next = s
-			} else {
-				t.head = s
-			}
-			t.tail = s
-			t.services[name] = s
+			s = t.addService(name)
 		}
 		if i := s.find(k); i >= 0 {
 			s.entries[i].seen = now
 			continue
 		}
+		if t.maxPerName > 0 && len(s.entries) >= t.maxPerName {
+			if t.removeEntry(s, s.leastRecent()) {
+				s = t.addService(name) // it was the only one (maxPerName is 1)
+			}
+			replaced++
+		}
 		s.entries = append(s.entries, entry{k, now})
+		t.entries++
 		set := t.byEndpoint[k]
 		if set == nil {
 			set = make(map[*service]struct{}, 1)
@@ -92,7 +124,20 @@ func (t *table) register(now time.Time, ip string, names []string, port portKey)
 		set[s] = struct{}{}
 		added++
 	}
-	return added
+	return added, replaced, nil
+}
+
+// addService appends a service without entries. t.mu must be held.
+func (t *table) addService(name string) *service {
+	s := &service{name: name, prev: t.tail}
+	if t.tail != nil {
+		t.tail.next = s
+	} else {
+		t.head = s
+	}
+	t.tail = s
+	t.services[name] = s
+	return s
 }
 
 // unregister removes (ip, port) from every name and returns how many entries it removed.
@@ -188,6 +233,7 @@ func (t *table) pruneService(s *service, now time.Time) (dropped int) {
 // s was removed. t.mu must be held.
 func (t *table) removeEntry(s *service, i int) (gone bool) {
 	k := s.entries[i].key
+	t.entries--
 	last := len(s.entries) - 1
 	s.entries[i] = s.entries[last]
 	s.entries[last] = entry{}
@@ -223,6 +269,17 @@ func (s *service) find(k endpointKey) int {
 		}
 	}
 	return -1
+}
+
+// leastRecent returns the index of the entry registered least recently; s has entries.
+func (s *service) leastRecent() int {
+	j := 0
+	for i := range s.entries {
+		if s.entries[i].seen.Before(s.entries[j].seen) {
+			j = i
+		}
+	}
+	return j
 }
 
 func (s *service) hasIP(ip string) bool {

@@ -5,8 +5,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"strings"
+	"time"
 	"unicode"
+
+	"github.com/gorpyc/rpyc/registry"
 )
 
 // config is the parsed command line.
@@ -23,6 +27,23 @@ type config struct {
 	logLevel  string
 	help      bool
 	version   bool
+
+	// Go extensions: the server's limits against hostile clients, with the registry package's
+	// defaults; "no limit" is -1 (the registry package's negative values).
+	maxTCPConns      int
+	maxTCPConnsPerIP int
+	tcpTimeout       time.Duration
+	tcpEvictIdle     time.Duration
+	maxRegistrations int
+	maxPerName       int
+}
+
+// defaultConfig is the configuration without switches.
+func defaultConfig() config {
+	return config{mode: "UDP", port: 18811, timeout: 240, logFormat: "text", logLevel: "info",
+		maxTCPConns: registry.DefaultMaxTCPConns, maxTCPConnsPerIP: registry.DefaultMaxTCPConnsPerIP,
+		tcpTimeout: registry.DefaultTCPTimeout, tcpEvictIdle: registry.DefaultTCPEvictIdle,
+		maxRegistrations: registry.DefaultMaxRegistrations, maxPerName: registry.DefaultMaxEndpointsPerName}
 }
 
 // switchDef describes one switch: its long name (used with the flag package), an optional
@@ -46,6 +67,12 @@ var switches = []switchDef{
 	{long: "host", takesValue: true, meta: "ADDR", goOnly: true, help: "bind address; the default is 0.0.0.0 (:: for UDP with -6), as in Python"},
 	{long: "log-format", takesValue: true, meta: "{text,json}", goOnly: true, help: "log line format; the default is text"},
 	{long: "log-level", takesValue: true, meta: "{debug,info,warn,error}", goOnly: true, help: "log level; the default is info (debug logs every request, like Python's default); -q means error"},
+	{long: "max-tcp-conns", takesValue: true, meta: "N", goOnly: true, help: "TCP mode: connections open at once (at least 1); when they are all open, a new one evicts a stalled one (an incomplete request that has received nothing for --tcp-evict-idle), or waits in the listen backlog until one stalls or ends; the default is 256"},
+	{long: "max-tcp-conns-per-ip", takesValue: true, meta: "N", goOnly: true, help: "TCP mode: the share of one client address (IPv6: one /64) when all connections are open; while an address holds more, only its stalled connections are evicted; 0 disables shares; the default is 64"},
+	{long: "tcp-timeout", takesValue: true, meta: "DURATION", goOnly: true, help: "TCP mode: deadline of a whole exchange, from accept to reply, such as 3s or 500ms; the default is 3s (Python's)"},
+	{long: "tcp-evict-idle", takesValue: true, meta: "DURATION", goOnly: true, help: "TCP mode: how long a connection with an incomplete request must have received nothing before it counts as stalled; the default is 50ms"},
+	{long: "max-registrations", takesValue: true, meta: "N", goOnly: true, help: "registrations (one per name and endpoint) held at most; a REGISTER adding more gets no reply; 0 means no limit (Python has none); the default is 131072"},
+	{long: "max-endpoints-per-name", takesValue: true, meta: "N", goOnly: true, help: "endpoints kept per name, the least recently registered making room (QUERY replies hold the most recent ones, at most about 130); 0 means no limit; the default is 1024"},
 	{long: "help", short: "h", help: "print this help and exit"},
 	{long: "help-all", help: "the same as --help"},
 	{long: "version", short: "v", help: "print the version and exit"},
@@ -170,10 +197,32 @@ func parseArgs(args []string) (config, error) {
 	if err != nil {
 		return config{}, err
 	}
-	cfg := config{mode: "UDP", port: 18811, timeout: 240, logFormat: "text", logLevel: "info"}
+	cfg := defaultConfig()
 	fs := flag.NewFlagSet("rpyc-registry", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var mode, port, timeout, quiet, listing string
+	limits := []struct {
+		name  string
+		dst   *int
+		least int
+	}{
+		{"max-tcp-conns", &cfg.maxTCPConns, 1},
+		{"max-tcp-conns-per-ip", &cfg.maxTCPConnsPerIP, 0},
+		{"max-registrations", &cfg.maxRegistrations, 0},
+		{"max-endpoints-per-name", &cfg.maxPerName, 0},
+	}
+	limitVals := make([]string, len(limits))
+	for i, l := range limits {
+		fs.StringVar(&limitVals[i], l.name, "", "")
+	}
+	durations := []struct {
+		name string
+		dst  *time.Duration
+	}{{"tcp-timeout", &cfg.tcpTimeout}, {"tcp-evict-idle", &cfg.tcpEvictIdle}}
+	durationVals := make([]string, len(durations))
+	for i, d := range durations {
+		fs.StringVar(&durationVals[i], d.name, "", "")
+	}
 	fs.StringVar(&mode, "mode", "UDP", "")
 	fs.BoolVar(&cfg.ipv6, "ipv6", false, "")
 	fs.StringVar(&port, "port", "18811", "")
@@ -218,7 +267,37 @@ func parseArgs(args []string) (config, error) {
 	default:
 		return config{}, usageError("argument of --log-level expected to be {debug, info, warn, error}, not %q", cfg.logLevel)
 	}
+	for i, l := range limits {
+		if !seenFlag(fs, l.name) {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(limitVals[i]))
+		if err != nil || n < l.least {
+			return config{}, usageError("argument of --%s expected to be an integer >= %d, not %q", l.name, l.least, limitVals[i])
+		}
+		if n == 0 {
+			n = -1 // no limit, in the registry package's terms
+		}
+		*l.dst = n
+	}
+	for i, d := range durations {
+		if !seenFlag(fs, d.name) {
+			continue
+		}
+		v, err := time.ParseDuration(strings.TrimSpace(durationVals[i]))
+		if err != nil || v <= 0 {
+			return config{}, usageError("argument of --%s expected to be a positive duration such as 3s or 500ms, not %q", d.name, durationVals[i])
+		}
+		*d.dst = v
+	}
 	return cfg, nil
+}
+
+// seenFlag reports whether the switch name was given.
+func seenFlag(fs *flag.FlagSet, name string) bool {
+	seen := false
+	fs.Visit(func(f *flag.Flag) { seen = seen || f.Name == name })
+	return seen
 }
 
 // pyInt parses s as Python's int(s) does: surrounding whitespace, an optional sign, decimal

@@ -6,7 +6,9 @@
 //
 // Python and Go clients (rpyc.discover, rpyc.connect_by_service, servers with
 // auto_register=True, and gorpyc's registry package) work with it unchanged. Go additions:
-// --host to choose the bind address, --log-format json and --log-level. It logs with log/slog,
+// --host to choose the bind address, --log-format json and --log-level, and limits against
+// hostile clients (--max-tcp-conns, --max-tcp-conns-per-ip, --tcp-timeout, --tcp-evict-idle,
+// --max-registrations, --max-endpoints-per-name; see the registry package's Server). It logs with log/slog,
 // and on SIGINT or SIGTERM stops accepting requests, finishes those in progress and exits 0.
 //
 // Run rpyc-registry --help for every switch.
@@ -124,6 +126,13 @@ func newServer(cfg config, log *slog.Logger) *registry.Server {
 		PruneTimeout: timeout,
 		AllowListing: cfg.listing,
 		Logger:       log,
+
+		MaxTCPConns:         cfg.maxTCPConns,
+		MaxTCPConnsPerIP:    cfg.maxTCPConnsPerIP,
+		TCPTimeout:          cfg.tcpTimeout,
+		TCPEvictIdle:        cfg.tcpEvictIdle,
+		MaxRegistrations:    cfg.maxRegistrations,
+		MaxEndpointsPerName: cfg.maxPerName,
 	}
 }
 

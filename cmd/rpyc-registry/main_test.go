@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 }
 
 func TestRegistryFlags(t *testing.T) {
-	def := config{mode: "UDP", port: 18811, timeout: 240, logFormat: "text", logLevel: "info"}
+	def := defaultConfig()
 	with := func(f func(*config)) config {
 		c := def
 		f(&c)
@@ -77,6 +77,18 @@ func TestRegistryFlags(t *testing.T) {
 		{[]string{"-p", "5", "--port", "6"}, config{}, "already given"},
 		{[]string{"extra"}, config{}, "positional"},
 		{[]string{"--", "-p"}, config{}, "positional"},
+		{[]string{"--max-tcp-conns", "10", "--max-tcp-conns-per-ip=0", "--tcp-timeout", "1.5s", "--tcp-evict-idle=10ms",
+			"--max-registrations", "0", "--max-endpoints-per-name", "7"},
+			with(func(c *config) {
+				c.maxTCPConns, c.maxTCPConnsPerIP, c.tcpTimeout, c.tcpEvictIdle = 10, -1, 1500*time.Millisecond, 10*time.Millisecond
+				c.maxRegistrations, c.maxPerName = -1, 7
+			}), ""},
+		{[]string{"--max-tcp-conns", "0"}, config{}, "integer >= 1"},
+		{[]string{"--max-registrations", "-1"}, config{}, "integer >= 0"},
+		{[]string{"--max-endpoints-per-name", "x"}, config{}, "integer >= 0"},
+		{[]string{"--tcp-timeout", "3"}, config{}, "positive duration"},
+		{[]string{"--tcp-evict-idle", "-1s"}, config{}, "positive duration"},
+		{[]string{"--max-tcp-conns", "5", "--max-tcp-conns", "6"}, config{}, "already given"},
 		{[]string{"--log-format", "xml"}, config{}, "{text, json}"},
 		{[]string{"--log-level", "trace"}, config{}, "{debug, info, warn, error}"},
 	}
@@ -260,5 +272,54 @@ func TestRegistryRunOptions(t *testing.T) {
 	if code := run(ctx, []string{"--host", "127.0.0.1", "-p", port}, io.Discard, &errb, nil); code != 1 ||
 		!strings.Contains(errb.String(), "address already in use") {
 		t.Fatalf("port in use: exit %d, log %q", code, errb.String())
+	}
+}
+
+// TestRegistryLimitFlags: the gorpyc-only limit switches reach the server, and act.
+func TestRegistryLimitFlags(t *testing.T) {
+	cfg, err := parseArgs([]string{"-m", "tcp", "--max-tcp-conns", "1", "--max-tcp-conns-per-ip", "0",
+		"--tcp-timeout", "4s", "--tcp-evict-idle", "200ms", "--max-registrations", "2", "--max-endpoints-per-name=0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newServer(cfg, nil)
+	if s.MaxTCPConns != 1 || s.MaxTCPConnsPerIP != -1 || s.TCPTimeout != 4*time.Second ||
+		s.TCPEvictIdle != 200*time.Millisecond || s.MaxRegistrations != 2 || s.MaxEndpointsPerName != -1 {
+		t.Errorf("server limits: %+v", s)
+	}
+	if s := newServer(defaultConfig(), nil); s.MaxTCPConns != registry.DefaultMaxTCPConns ||
+		s.MaxRegistrations != registry.DefaultMaxRegistrations || s.TCPTimeout != registry.DefaultTCPTimeout {
+		t.Errorf("default server limits: %+v", s)
+	}
+
+	addr, log, _ := runCommand(t, "--host", "127.0.0.1", "-p0", "-m", "tcp", "--max-tcp-conns", "1",
+		"--tcp-evict-idle", "200ms", "--max-registrations", "2")
+	// One idle connection fills the table: a client waits until it is stalled, then is served.
+	idle, err := net.Dial("tcp4", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	time.Sleep(20 * time.Millisecond)
+	c := &registry.TCPClient{Addr: addr, Interface: "127.0.0.1"}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := c.Register(ctx, []string{"a", "b"}, 1); err != nil {
+		t.Fatal(err)
+	}
+	if el := time.Since(start); el < 150*time.Millisecond {
+		t.Errorf("served after %v, before the idle connection stalled (200ms)", el)
+	}
+	_ = idle.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := idle.Read(make([]byte, 1)); err == nil {
+		t.Errorf("the idle connection was not evicted")
+	}
+	// The table holds two registrations: a third gets no reply.
+	if err := c.Register(ctx, []string{"c"}, 1); err == nil {
+		t.Errorf("a third registration was acknowledged")
+	}
+	if !strings.Contains(log.String(), "registration table full") {
+		t.Errorf("log lacks the refusal: %s", log.String())
 	}
 }
