@@ -794,7 +794,7 @@ func TestHostileUDP(t *testing.T) {
 			return udpNoReply(addr, unhex(t, "12 080d52505943 07 10 080c666f6f"))
 		}},
 		{"unknown command", 20, func(addr string) error { return udpNoReply(addr, frob) }},
-		{"10k QUERYs never read", 1, func(addr string) error {
+		{fmt.Sprintf("%d QUERYs never read", flood), 1, func(addr string) error {
 			reqs := make([][]byte, flood)
 			for i := range reqs {
 				reqs[i] = q
