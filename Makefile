@@ -19,6 +19,7 @@ vet:
 
 ## test: peers, vet, then every test with the race detector (interop against both peers included)
 test: peers
+	bash tox-interop/prepare_tools.sh
 	$(GO) mod download
 	$(MAKE) --no-print-directory vet
 	set -o pipefail; $(GO) test -race -count=1 -timeout 15m -json ./... | $(GO) run ./internal/cmd/testreport
