@@ -28,10 +28,10 @@ test: peers
 demo: peers
 	bash examples/run_demo.sh
 
-## soak: the hostile-peer suites (server/hostile_test.go, hostile_client_test.go) with their long and heavy forms
+## soak: the hostile-peer suites (server, client, registry) with their long and heavy forms
 .PHONY: soak
 soak:
-	GORPYC_SOAK=1 $(GO) test -run Hostile -timeout 30m -v ./server .
+	GORPYC_SOAK=1 $(GO) test -run Hostile -timeout 30m -v ./server ./registry .
 
 ## bench: Go benchmarks beside Python rpyc's own figures on the same work
 bench: peers
