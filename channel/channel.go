@@ -23,13 +23,14 @@ const maxRetained = 4 << 20
 //
 // If a Write or Read fails after part of a frame went through, the byte
 // stream is no longer at a frame boundary; the Channel then remembers the
-// error and returns it from every later Send (respectively Recv). An error
-// that consumed or produced no byte of a frame, such as a deadline expiring
-// while waiting for a header, is returned once and the Channel stays usable.
+// error and returns it from every later Send (respectively Recv). This
+// includes every error after the first byte of a frame arrived (limits,
+// corrupt data, ErrFrameTimeout). An error that consumed or produced no byte
+// of a frame, such as a deadline expiring while waiting for a header, is
+// returned once and the Channel stays usable.
 type Channel struct {
 	cfg    Config
 	cfgErr error
-	r      io.Reader
 	w      io.Writer
 	closer io.Closer
 
@@ -41,10 +42,12 @@ type Channel struct {
 	wbuf []byte
 	werr error // sticky error after a partial write
 
-	rmu  sync.Mutex
-	rbuf []byte
-	hdr  [HeaderSize]byte
-	rerr error // sticky error after a partial read
+	rmu   sync.Mutex
+	br    *bufio.Reader // r, buffered
+	rbuf  []byte
+	hdr   [HeaderSize]byte
+	rerr  error       // sticky error after a partial read
+	timer *frameTimer // FrameTimeout; nil when not enforced
 }
 
 // New returns a Channel reading from and writing to rw. If rw implements
@@ -62,7 +65,9 @@ func NewSplit(r io.Reader, w io.Writer, c io.Closer, cfg Config) *Channel {
 	ncfg, err := cfg.normalize()
 	// A read buffer lets one read system call bring a whole small frame (header, payload and
 	// flusher), or several, instead of one call for the header and another for the rest.
-	return &Channel{cfg: ncfg, cfgErr: err, r: bufio.NewReaderSize(r, readBufferSize), w: w, closer: c}
+	br := bufio.NewReaderSize(r, readBufferSize)
+	return &Channel{cfg: ncfg, cfgErr: err, br: br, w: w, closer: c,
+		timer: newFrameTimer(r, ncfg.FrameTimeout)}
 }
 
 // readBufferSize is the size of a Channel's read buffer.
@@ -122,8 +127,11 @@ func (c *Channel) Send(payload []byte) error {
 // At the end of the stream Recv returns io.EOF itself if no byte of a new
 // frame was read, and an error wrapping io.ErrUnexpectedEOF otherwise.
 // Limits from the Config are enforced (ErrFrameTooLarge,
-// ErrMessageTooLarge), as is zlib validity (ErrCorrupt). After Close, Recv
-// returns an error wrapping ErrClosed.
+// ErrMessageTooLarge, ErrFrameTimeout), as is zlib validity (ErrCorrupt).
+// Waiting for the first byte of a frame is not limited by FrameTimeout;
+// a read deadline set on the transport by the caller applies to it (and
+// fails Recv without making the error sticky). After Close, Recv returns an
+// error wrapping ErrClosed.
 func (c *Channel) Recv() ([]byte, error) {
 	if c.cfgErr != nil {
 		return nil, c.cfgErr
@@ -139,7 +147,7 @@ func (c *Channel) Recv() ([]byte, error) {
 	if cap(c.rbuf) > maxRetained {
 		c.rbuf = nil
 	}
-	payload, desync, err := readFrame(c.r, &c.cfg, c.rbuf, c.hdr[:])
+	payload, desync, err := readFrame(c.br, &c.cfg, c.rbuf, c.hdr[:], c.timer, c.br)
 	if err != nil {
 		if c.closed.Load() {
 			return nil, fmt.Errorf("channel: recv: %w (%v)", ErrClosed, err)

@@ -315,11 +315,13 @@ func TestConfigDefaults(t *testing.T) {
 		CompressionLevel:     DefaultCompressionLevel,
 		MaxFrameSize:         DefaultMaxFrameSize,
 		MaxMessageSize:       DefaultMaxMessageSize,
+		FrameTimeout:         DefaultFrameTimeout,
 	}
 	if got != want {
 		t.Fatalf("Config() = %+v, want %+v", got, want)
 	}
-	custom := Config{CompressionThreshold: 7, CompressionLevel: 9, DisableCompression: true, MaxFrameSize: 10, MaxMessageSize: 20}
+	custom := Config{CompressionThreshold: 7, CompressionLevel: 9, DisableCompression: true, MaxFrameSize: 10, MaxMessageSize: 20,
+		FrameTimeout: -1}
 	if got := New(&bytes.Buffer{}, custom).Config(); got != custom {
 		t.Fatalf("Config() = %+v, want %+v", got, custom)
 	}

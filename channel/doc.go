@@ -65,20 +65,52 @@
 //
 // # Limits
 //
-// Readers defend against hostile peers with two limits, both in [Config]:
+// Readers defend against hostile peers with three limits, all in [Config]:
 //
 //   - MaxFrameSize (default 64 MiB, [DefaultMaxFrameSize]) caps the length
-//     field. A larger value fails with [ErrFrameTooLarge] right after the
-//     header is read, before any allocation for the payload.
+//     field. A larger value, up to a header declaring 4 GiB, fails with
+//     [ErrFrameTooLarge] right after the header is read, before any
+//     allocation for the payload.
 //   - MaxMessageSize (default 256 MiB, [DefaultMaxMessageSize]) caps the
-//     payload after decompression (and raw payloads). Decompression stops
-//     after MaxMessageSize+1 bytes and fails with [ErrMessageTooLarge], so a
-//     zlib bomb cannot make the reader allocate more than the limit.
+//     payload after decompression (and raw payloads). A zlib stream that
+//     inflates beyond it fails with [ErrMessageTooLarge], and decompression
+//     never allocates more than the limit: see Decompression below.
+//   - FrameTimeout (default 30 s, [DefaultFrameTimeout]; negative turns it
+//     off) bounds the time from the first byte of a frame's header to its
+//     last byte. A frame that has not arrived whole by then fails with
+//     [ErrFrameTimeout], sticky like every failure mid-frame, so a peer that
+//     trickles a frame (slowloris) or sends part of one and stalls cannot
+//     hold a reader and its memory indefinitely. Time between frames is not
+//     limited (a server has its own idle timeout for that). It is enforced
+//     through the transport's SetReadDeadline (net.Conn, os.File pipes),
+//     which is touched only when the timeout expires; on transports without
+//     working read deadlines it is not enforced. With the defaults a frame
+//     of MaxFrameSize bytes must arrive at 2.2 MB/s or more; raise
+//     FrameTimeout for large messages over slow links.
 //
-// Even within the limits, memory grows with the bytes that actually arrive:
-// a header that declares 60 MB followed by 10 bytes does not make the reader
-// allocate 60 MB. Invalid zlib data fails with [ErrCorrupt]. No input makes
-// this package panic.
+// Python's rpyc has none of these limits: its Channel reads whatever length
+// a header declares, decompresses without bound and waits forever.
+//
+// Memory follows the bytes that actually arrive. Payloads larger than 64 KiB
+// are read in pieces that grow with the data received (up to 4 MiB each),
+// so a header that declares 60 MB followed by 10 bytes costs about 64 KiB,
+// not 60 MB. A raw payload's pieces are assembled once all have arrived.
+// A compressed payload is read whole before it is decompressed, so a frame
+// that stalls holds its compressed bytes only, never what they inflate to.
+//
+// Decompression writes into the reader's buffer when the output fits. When
+// it does not, the rest of the output is only counted (in a fixed 16 KiB
+// scratch buffer), and the payload is decompressed a second time into a
+// slice of exactly its size, never larger than MaxMessageSize: a zlib bomb
+// is refused having allocated nothing for its output, and a large payload
+// costs its own size plus its compressed size, at the price of inflating it
+// twice. A Channel keeps its payload buffer for the next frame when it is
+// 4 MiB or smaller; a larger one is dropped as the next Recv starts (the
+// payload stays valid until then). Pooled decompressors keep at most 1 MiB
+// of storage for compressed input.
+//
+// Invalid zlib data fails with [ErrCorrupt], a frame cut short by the end
+// of the stream with io.ErrUnexpectedEOF. No input makes this package panic.
 //
 // Writers do not apply MaxFrameSize (the peer's limit is unknown; Python has
 // none); they only refuse payloads whose length does not fit in 32 bits.

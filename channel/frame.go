@@ -2,16 +2,17 @@ package channel
 
 import (
 	"bufio"
-	"bytes"
 	"compress/zlib"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 )
 
 const (
@@ -41,6 +42,13 @@ const (
 	// DefaultMaxMessageSize is the default cap on the size of a payload after
 	// decompression (and on raw payloads).
 	DefaultMaxMessageSize = 256 << 20
+
+	// DefaultFrameTimeout is the default time a reader gives a frame to
+	// arrive whole, from the first byte of its header (see
+	// Config.FrameTimeout). 30 seconds lets a 64 MiB frame (the default
+	// MaxFrameSize) through at 2.2 MB/s while a peer that trickles a frame,
+	// or sends part of one and stalls, is cut off within half a minute.
+	DefaultFrameTimeout = 30 * time.Second
 )
 
 // Errors returned by this package. They are always wrapped with context, so
@@ -56,12 +64,19 @@ var (
 
 	// ErrMessageTooLarge is returned when a payload, after decompression,
 	// would be larger than Config.MaxMessageSize. Decompression stops as soon
-	// as the limit is passed; at most MaxMessageSize+1 bytes are produced.
+	// as the limit is passed, having allocated nothing for the output beyond
+	// the reader's buffer.
 	ErrMessageTooLarge = errors.New("channel: message too large")
 
 	// ErrCorrupt is returned when a frame is flagged as compressed but its
 	// payload is not a valid zlib stream.
 	ErrCorrupt = errors.New("channel: corrupt compressed payload")
+
+	// ErrFrameTimeout is returned when a frame did not arrive whole within
+	// Config.FrameTimeout of its first byte. The error also wraps the
+	// transport's os.ErrDeadlineExceeded. The stream is then mid-frame, so
+	// the error is sticky.
+	ErrFrameTimeout = errors.New("channel: frame timeout")
 
 	// ErrInvalidConfig is returned when a Config field is out of range
 	// (see [Config.Validate]).
@@ -121,9 +136,26 @@ type Config struct {
 
 	// MaxMessageSize caps the payload size a reader returns: the
 	// decompressed size of compressed frames, and the length of raw frames.
-	// Larger payloads fail with ErrMessageTooLarge. 0 means
+	// Larger payloads fail with ErrMessageTooLarge, and decompression never
+	// allocates more than this for its output. 0 means
 	// DefaultMaxMessageSize (256 MiB). Negative values are invalid.
 	MaxMessageSize int
+
+	// FrameTimeout is how long a reader waits for a frame to arrive whole
+	// once its first header byte arrived; a frame still incomplete then
+	// fails with ErrFrameTimeout, and the reader is unusable (the error is
+	// sticky, as after any failure mid-frame). Time between frames is not
+	// limited. 0 means DefaultFrameTimeout (30 s); a negative value turns
+	// the timeout off. Python's rpyc has no such limit.
+	//
+	// It is enforced through the transport's SetReadDeadline (net.Conn,
+	// pollable os.File such as pipes): the reader leaves the deadline alone
+	// while frames arrive in time, and when the timeout expires it sets the
+	// deadline in the past, interrupting the blocked read (a deadline the
+	// caller set is lost then; the channel is unusable anyway). On a
+	// transport without SetReadDeadline, or whose SetReadDeadline fails
+	// (os.ErrNoDeadline), FrameTimeout is not enforced.
+	FrameTimeout time.Duration
 }
 
 // Validate reports whether every field is in range. The error wraps
@@ -159,6 +191,9 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.MaxMessageSize == 0 {
 		c.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if c.FrameTimeout == 0 {
+		c.FrameTimeout = DefaultFrameTimeout
 	}
 	return c, nil
 }
@@ -264,160 +299,55 @@ func checkHeader(length uint32, flag Flag, cfg *Config) error {
 	return nil
 }
 
-// frameSource yields at most n bytes of r and remembers the first error of r
-// (with io.EOF before the n-th byte turned into io.ErrUnexpectedEOF), so
-// that transport failures can be told apart from corrupt zlib data.
-type frameSource struct {
-	r   io.Reader
-	n   int64
-	err error
-}
+const (
+	// growStep is the size up to which a frame is read into one buffer at once, and the smallest
+	// piece of a larger one.
+	growStep = 64 << 10
+	// maxPiece is the largest piece of a large frame. Each piece is allocated before its bytes
+	// arrive, and is no larger than what arrived before it (or growStep): memory runs ahead of
+	// the data by at most that, and never by more than maxPiece.
+	maxPiece = 4 << 20
+	// minInflate is the smallest output buffer decompression starts with.
+	minInflate = 4 << 10
+	// inflateScratch is the buffer that decompressed bytes are counted in when they do not fit
+	// the output buffer.
+	inflateScratch = 16 << 10
+)
 
-func (s *frameSource) Read(p []byte) (int, error) {
-	if s.err != nil {
-		return 0, s.err
-	}
-	if s.n <= 0 {
-		return 0, io.EOF
-	}
-	if int64(len(p)) > s.n {
-		p = p[:s.n]
-	}
-	n, err := s.r.Read(p)
-	s.n -= int64(n)
-	if err != nil {
-		if err == io.EOF {
-			if s.n == 0 {
-				return n, io.EOF
-			}
-			err = io.ErrUnexpectedEOF
+// readExactly reads total bytes of r into buf's storage if they fit, else into a new slice.
+// Small totals are read with one io.ReadFull. Larger ones are read in pieces that grow with
+// the data received (from growStep to maxPiece), and assembled once all have arrived, so that
+// a header declaring more than the peer sends costs only what was sent.
+func readExactly(r io.Reader, buf []byte, total int) ([]byte, error) {
+	if total <= cap(buf) || total <= growStep {
+		buf = slices.Grow(buf[:0], total)[:total]
+		if _, err := io.ReadFull(r, buf); err != nil {
+			return nil, err
 		}
-		s.err = err
+		return buf, nil
 	}
-	return n, err
-}
-
-// inflater is pooled decompression state.
-type inflater struct {
-	src  frameSource
-	br   *bufio.Reader
-	bsrc bytes.Reader
-	zr   io.ReadCloser // implements zlib.Resetter once set
-	one  [1]byte
-}
-
-const inflaterBufSize = 16 << 10
-
-var inflaters = sync.Pool{New: func() any {
-	st := new(inflater)
-	st.br = bufio.NewReaderSize(&st.src, inflaterBufSize)
-	return st
-}}
-
-func getInflater() *inflater { return inflaters.Get().(*inflater) }
-
-func putInflater(st *inflater) {
-	st.src = frameSource{}
-	st.br.Reset(&st.src)
-	st.bsrc.Reset(nil)
-	inflaters.Put(st)
-}
-
-// start points the zlib reader at r (which must implement io.ByteReader so
-// that zlib does not allocate its own buffer) and reads the zlib header.
-func (st *inflater) start(r io.Reader) error {
-	if st.zr == nil {
-		zr, err := zlib.NewReader(r)
-		if err != nil {
-			return err
+	var pieces [][]byte
+	got := 0
+	if first := buf[:cap(buf)]; len(first) >= minInflate { // worth using as the first piece
+		if _, err := io.ReadFull(r, first); err != nil {
+			return nil, err
 		}
-		st.zr = zr
-		return nil
+		pieces = append(pieces, first)
+		got = len(first)
 	}
-	return st.zr.(zlib.Resetter).Reset(r, nil)
-}
-
-// growStep is the smallest step by which payload buffers grow.
-const growStep = 64 << 10
-
-// inflateInto decompresses all of zr into out[:0], growing it as data is
-// produced, never beyond limit+1 bytes. It returns ErrMessageTooLarge (bare)
-// when more than limit bytes come out, and other errors from zr as is.
-func inflateInto(zr io.Reader, out []byte, limit int) ([]byte, error) {
-	out = out[:0]
-	for {
-		if len(out) == cap(out) {
-			newCap := max(2*cap(out), 4<<10)
-			if limit < math.MaxInt && newCap > limit+1 {
-				newCap = limit + 1
-			}
-			out = slices.Grow(out, newCap-len(out))
+	for got < total {
+		p := make([]byte, min(total-got, maxPiece, max(got, growStep)))
+		if _, err := io.ReadFull(r, p); err != nil {
+			return nil, eofToUnexpected(err)
 		}
-		n, err := zr.Read(out[len(out):cap(out)])
-		out = out[:len(out)+n]
-		if len(out) > limit {
-			return out[:0], ErrMessageTooLarge
-		}
-		if err == io.EOF {
-			return out, nil
-		}
-		if err != nil {
-			return out[:0], err
-		}
+		pieces = append(pieces, p)
+		got += len(p)
 	}
-}
-
-// ReadFrame reads exactly one frame from r and returns its payload,
-// decompressed if the flag is non-zero. buf is storage the payload may be
-// written into (pass the previous result to reuse it, or nil); the result
-// aliases buf whenever it fits.
-//
-// A clean end of stream before the first header byte returns io.EOF
-// itself. A stream that ends inside a frame returns an error wrapping
-// io.ErrUnexpectedEOF. Other errors wrap ErrFrameTooLarge,
-// ErrMessageTooLarge, ErrCorrupt, ErrInvalidConfig or the reader's error.
-//
-// Memory is bounded by what actually arrives: a header is checked against
-// cfg's limits before anything is allocated for it, and large payloads are
-// read in chunks that grow with the data received.
-func ReadFrame(r io.Reader, cfg Config, buf []byte) (payload []byte, err error) {
-	cfg, err = cfg.normalize()
-	if err != nil {
-		return nil, err
+	out := make([]byte, 0, total)
+	for _, p := range pieces {
+		out = append(out, p...)
 	}
-	if cap(buf) < HeaderSize {
-		buf = make([]byte, 0, 512)
-	}
-	// The header is read into buf's storage; it is parsed before the
-	// payload overwrites it.
-	payload, _, err = readFrame(r, &cfg, buf, buf[:HeaderSize])
-	return payload, err
-}
-
-// readFrame implements ReadFrame with a normalized config and caller-owned
-// header storage (which may alias buf). desync reports whether bytes of a
-// frame were consumed before the error, leaving the stream mid-frame.
-func readFrame(r io.Reader, cfg *Config, buf, hdr []byte) (payload []byte, desync bool, err error) {
-	if n, err := io.ReadFull(r, hdr); err != nil {
-		if n == 0 && err == io.EOF {
-			return nil, false, io.EOF
-		}
-		return nil, n > 0, fmt.Errorf("channel: reading frame header: %w", err)
-	}
-	length := binary.BigEndian.Uint32(hdr)
-	flag := Flag(hdr[4])
-	if err := checkHeader(length, flag, cfg); err != nil {
-		return nil, true, err
-	}
-	if flag.Compressed() {
-		payload, err = readCompressed(r, cfg, buf, int(length))
-	} else {
-		payload, err = readRaw(r, buf, int(length))
-	}
-	if err != nil {
-		return nil, true, err
-	}
-	return payload, false, nil
+	return out, nil
 }
 
 // eofToUnexpected converts io.EOF to io.ErrUnexpectedEOF: called only when
@@ -429,63 +359,363 @@ func eofToUnexpected(err error) error {
 	return err
 }
 
-// readRaw reads length payload bytes plus the flusher into buf.
-func readRaw(r io.Reader, buf []byte, length int) ([]byte, error) {
-	total := length + 1
-	buf = buf[:0]
-	if total <= cap(buf) || total <= growStep {
-		buf = slices.Grow(buf, total)[:total]
-		if _, err := io.ReadFull(r, buf); err != nil {
-			return nil, fmt.Errorf("channel: reading %d-byte payload: %w", length, eofToUnexpected(err))
-		}
-		return buf[:length], nil
-	}
-	// Large frame: grow in steps no bigger than what has already arrived,
-	// so a lying header cannot make us allocate its declared size.
-	for len(buf) < total {
-		cur := len(buf)
-		next := min(total, max(2*cur, growStep))
-		buf = slices.Grow(buf, next-cur)[:next]
-		if _, err := io.ReadFull(r, buf[cur:next]); err != nil {
-			return nil, fmt.Errorf("channel: reading %d-byte payload: %w", length, eofToUnexpected(err))
-		}
-	}
-	return buf[:length], nil
+// inflater is pooled decompression state.
+type inflater struct {
+	src     piecesReader
+	zr      io.ReadCloser // implements zlib.Resetter once set
+	pieces  [][]byte      // the compressed payload
+	keep    [][]byte      // storage for pieces, kept for reuse (at most wireRetained bytes)
+	scratch [inflateScratch]byte
 }
 
-// readCompressed streams length wire bytes of r through zlib into buf, then
-// reads the flusher. Bytes after the end of the zlib stream but inside the
-// frame are skipped, as Python's zlib.decompress ignores them.
-func readCompressed(r io.Reader, cfg *Config, buf []byte, length int) ([]byte, error) {
-	st := getInflater()
-	defer putInflater(st)
-	st.src = frameSource{r: r, n: int64(length)}
-	st.br.Reset(&st.src)
+// wireRetained is the most storage for compressed payloads a pooled inflater keeps.
+const wireRetained = 1 << 20
 
-	fail := func(err error) error {
-		if st.src.err != nil {
-			return fmt.Errorf("channel: reading %d-byte compressed payload: %w", length, st.src.err)
+var inflaters = sync.Pool{New: func() any { return new(inflater) }}
+
+func getInflater() *inflater { return inflaters.Get().(*inflater) }
+
+func putInflater(st *inflater) {
+	st.src = piecesReader{}
+	clear(st.pieces)
+	st.pieces = st.pieces[:0]
+	inflaters.Put(st)
+}
+
+// readWire reads total bytes of r into st.pieces, reusing the storage in st.keep first. New
+// pieces grow with the data received (from growStep to maxPiece), so that a header declaring
+// more than the peer sends costs only what was sent. The pieces are not assembled: the zlib
+// reader reads them in turn.
+func (st *inflater) readWire(r io.Reader, total int) error {
+	st.pieces = st.pieces[:0]
+	got := 0
+	for i := 0; got < total; i++ {
+		var p []byte
+		if i < len(st.keep) {
+			p = st.keep[i][:min(cap(st.keep[i]), total-got)]
+		} else {
+			p = make([]byte, min(total-got, maxPiece, max(got, growStep)))
 		}
-		return fmt.Errorf("channel: %d-byte payload: %w: %v", length, ErrCorrupt, err)
+		if _, err := io.ReadFull(r, p); err != nil {
+			return err
+		}
+		st.pieces = append(st.pieces, p)
+		got += len(p)
 	}
-	if err := st.start(st.br); err != nil {
-		return nil, fail(err)
+	// Keep the storage for the next frame, up to wireRetained bytes.
+	st.keep = st.keep[:0]
+	kept := 0
+	for _, p := range st.pieces {
+		if kept+cap(p) > wireRetained {
+			break
+		}
+		st.keep = append(st.keep, p[:0])
+		kept += cap(p)
 	}
-	out, err := inflateInto(st.zr, buf, cfg.MaxMessageSize)
-	if err == ErrMessageTooLarge {
-		return nil, fmt.Errorf("channel: %d-byte compressed payload inflates beyond %d bytes: %w",
-			length, cfg.MaxMessageSize, ErrMessageTooLarge)
+	return nil
+}
+
+// piecesReader reads the first n bytes of a sequence of byte slices. It implements
+// io.ByteReader, so that zlib reads it without a buffer of its own.
+type piecesReader struct {
+	pieces [][]byte
+	i, off int // current piece and offset in it
+	n      int // bytes left
+}
+
+func (pr *piecesReader) reset(pieces [][]byte, n int) { *pr = piecesReader{pieces: pieces, n: n} }
+
+func (pr *piecesReader) Read(p []byte) (int, error) {
+	if pr.n == 0 {
+		return 0, io.EOF
+	}
+	for pr.off == len(pr.pieces[pr.i]) {
+		pr.i, pr.off = pr.i+1, 0
+	}
+	k := copy(p[:min(len(p), pr.n)], pr.pieces[pr.i][pr.off:])
+	pr.off += k
+	pr.n -= k
+	return k, nil
+}
+
+func (pr *piecesReader) ReadByte() (byte, error) {
+	if pr.n == 0 {
+		return 0, io.EOF
+	}
+	for pr.off == len(pr.pieces[pr.i]) {
+		pr.i, pr.off = pr.i+1, 0
+	}
+	b := pr.pieces[pr.i][pr.off]
+	pr.off++
+	pr.n--
+	return b, nil
+}
+
+// start points the zlib reader at the beginning of the first n bytes of st.pieces and reads the
+// zlib header.
+func (st *inflater) start(n int) error {
+	st.src.reset(st.pieces, n)
+	if st.zr == nil {
+		zr, err := zlib.NewReader(&st.src)
+		if err != nil {
+			return err
+		}
+		st.zr = zr
+		return nil
+	}
+	return st.zr.(zlib.Resetter).Reset(&st.src, nil)
+}
+
+// readAll reads zr until p is full or zr fails (io.EOF included).
+func readAll(zr io.Reader, p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		m, err := zr.Read(p[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// inflate decompresses the zlib stream in the first n bytes of st.pieces, never producing more
+// than limit bytes. The output goes into buf's storage when it fits (a buffer of at most 64 KiB
+// is allocated when buf is smaller). When it does not, the rest of the stream is only counted,
+// in a fixed scratch buffer, and the stream is then decompressed a second time into a slice of
+// exactly the right size: memory never exceeds the output, and a stream inflating beyond limit
+// is refused having allocated nothing for its output. Bytes after the end of the zlib stream
+// are ignored, as Python's zlib.decompress does. It returns ErrMessageTooLarge (bare) when more
+// than limit bytes come out, and zlib's errors as they are.
+func (st *inflater) inflate(n int, buf []byte, limit int) ([]byte, error) {
+	if err := st.start(n); err != nil {
+		return nil, err
+	}
+	if first := min(limit, max(minInflate, min(4*n, growStep))); cap(buf) < first {
+		buf = make([]byte, 0, first)
+	}
+	out := buf[:min(cap(buf), limit)]
+	got, err := readAll(st.zr, out)
+	if err == io.EOF {
+		return out[:got], nil
 	}
 	if err != nil {
-		return nil, fail(err)
+		return nil, err
 	}
-	if rest := st.br.Buffered() + int(st.src.n); rest > 0 {
-		if _, err := st.br.Discard(rest); err != nil {
-			return nil, fail(err)
+	// out is full: count what is left.
+	size := got
+	for {
+		m, err := st.zr.Read(st.scratch[:])
+		size += m
+		if size > limit {
+			return nil, ErrMessageTooLarge
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
-	if _, err := io.ReadFull(r, st.one[:]); err != nil {
-		return nil, fmt.Errorf("channel: reading flusher: %w", eofToUnexpected(err))
+	if size == got {
+		return out, nil
+	}
+	// Second pass. Payloads small enough to be kept for reuse get some room to grow, so that a
+	// stream of slowly growing messages is not decompressed twice each time.
+	c := size
+	if size <= maxRetained {
+		c = max(size, min(size+size/4, maxRetained, limit))
+	}
+	out = make([]byte, size, c)
+	if err := st.start(n); err != nil {
+		return nil, err
+	}
+	if got, err := readAll(st.zr, out); got != size || (err != nil && err != io.EOF) {
+		return nil, fmt.Errorf("second pass gave %d of %d bytes: %v", got, size, err)
+	}
+	return out, nil
+}
+
+// deadliner is a transport whose reads can be interrupted by a deadline (net.Conn, os.File).
+type deadliner interface {
+	SetReadDeadline(t time.Time) error
+}
+
+// frameTimer enforces Config.FrameTimeout on one frame at a time. It does not touch the
+// transport's read deadline unless the timeout expires: it then sets the deadline in the past,
+// which interrupts the blocked read and leaves the stream mid-frame (the error is sticky).
+type frameTimer struct {
+	d       deadliner
+	timeout time.Duration
+	t       *time.Timer // created when first armed
+
+	mu    sync.Mutex
+	state uint8 // timerIdle, timerArmed or timerFired
+}
+
+const (
+	timerIdle uint8 = iota
+	timerArmed
+	timerFired
+)
+
+// newFrameTimer returns a timer for reads from r, or nil when r has no read deadline or the
+// timeout is off.
+func newFrameTimer(r io.Reader, timeout time.Duration) *frameTimer {
+	d, ok := r.(deadliner)
+	if !ok || timeout <= 0 {
+		return nil
+	}
+	return &frameTimer{d: d, timeout: timeout}
+}
+
+func (ft *frameTimer) fire() {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	if ft.state == timerArmed {
+		ft.state = timerFired
+		_ = ft.d.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
+// arm starts the clock for the current frame; it is a no-op when already armed (or nil).
+func (ft *frameTimer) arm() {
+	if ft == nil {
+		return
+	}
+	ft.mu.Lock()
+	if ft.state == timerIdle {
+		ft.state = timerArmed
+		if ft.t == nil {
+			ft.t = time.AfterFunc(ft.timeout, ft.fire)
+		} else {
+			ft.t.Reset(ft.timeout)
+		}
+	}
+	ft.mu.Unlock()
+}
+
+// disarm stops the clock after a frame ended. If the timeout fired, err (the frame's result) is
+// wrapped in ErrFrameTimeout; if the frame completed anyway, the deadline set by fire is cleared.
+func (ft *frameTimer) disarm(err error) error {
+	if ft == nil {
+		return err
+	}
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	fired := ft.state == timerFired
+	if ft.state == timerArmed {
+		ft.t.Stop()
+	}
+	ft.state = timerIdle
+	switch {
+	case !fired:
+		return err
+	case err == nil:
+		_ = ft.d.SetReadDeadline(time.Time{})
+		return nil
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return fmt.Errorf("%w: frame not complete after %v: %w", ErrFrameTimeout, ft.timeout, err)
+	}
+	return err
+}
+
+// ReadFrame reads exactly one frame from r and returns its payload,
+// decompressed if the flag is non-zero. buf is storage the payload may be
+// written into (pass the previous result to reuse it, or nil); the result
+// aliases buf whenever it fits.
+//
+// A clean end of stream before the first header byte returns io.EOF
+// itself. A stream that ends inside a frame returns an error wrapping
+// io.ErrUnexpectedEOF. Other errors wrap ErrFrameTooLarge,
+// ErrMessageTooLarge, ErrCorrupt, ErrFrameTimeout, ErrInvalidConfig or the
+// reader's error.
+//
+// Memory is bounded by what actually arrives: a header is checked against
+// cfg's limits before anything is allocated for it, and large payloads are
+// read in pieces that grow with the data received. If r has a
+// SetReadDeadline method (net.Conn, os.File), cfg.FrameTimeout applies from
+// the first byte of the header on, as for a [Channel].
+func ReadFrame(r io.Reader, cfg Config, buf []byte) (payload []byte, err error) {
+	cfg, err = cfg.normalize()
+	if err != nil {
+		return nil, err
+	}
+	if cap(buf) < HeaderSize {
+		buf = make([]byte, 0, 512)
+	}
+	// The header is read into buf's storage; it is parsed before the
+	// payload overwrites it.
+	ft := newFrameTimer(r, cfg.FrameTimeout)
+	payload, _, err = readFrame(r, &cfg, buf, buf[:HeaderSize], ft, nil)
+	return payload, err
+}
+
+// readFrame implements ReadFrame with a normalized config and caller-owned
+// header storage (which may alias buf). desync reports whether bytes of a
+// frame were consumed before the error, leaving the stream mid-frame. ft
+// (which may be nil) is armed once the first header byte arrived, unless
+// br, the buffered reader behind r (may be nil), already holds the rest of
+// the frame.
+func readFrame(r io.Reader, cfg *Config, buf, hdr []byte, ft *frameTimer, br *bufio.Reader) (payload []byte, desync bool, err error) {
+	n, err := io.ReadAtLeast(r, hdr, 1)
+	if err != nil {
+		if err == io.EOF {
+			return nil, false, io.EOF
+		}
+		return nil, false, fmt.Errorf("channel: reading frame header: %w", err)
+	}
+	// A frame has begun: from here on every failure leaves the stream mid-frame.
+	payload, err = readRest(r, cfg, buf, hdr, n, ft, br)
+	if err = ft.disarm(err); err != nil {
+		return nil, true, err
+	}
+	return payload, false, nil
+}
+
+// readRest reads the frame whose first n header bytes are in hdr.
+func readRest(r io.Reader, cfg *Config, buf, hdr []byte, n int, ft *frameTimer, br *bufio.Reader) ([]byte, error) {
+	if n < HeaderSize {
+		ft.arm()
+		if _, err := io.ReadFull(r, hdr[n:]); err != nil {
+			return nil, fmt.Errorf("channel: reading frame header: %w", eofToUnexpected(err))
+		}
+	}
+	length := binary.BigEndian.Uint32(hdr)
+	flag := Flag(hdr[4])
+	if err := checkHeader(length, flag, cfg); err != nil {
+		return nil, err
+	}
+	total := int(length) + 1 // payload and flusher
+	if br == nil || br.Buffered() < total {
+		ft.arm()
+	}
+	if !flag.Compressed() {
+		b, err := readExactly(r, buf, total)
+		if err != nil {
+			return nil, fmt.Errorf("channel: reading %d-byte payload: %w", length, eofToUnexpected(err))
+		}
+		return b[:length], nil
+	}
+	// A compressed payload is read whole before it is decompressed, so that an incomplete frame
+	// holds only the bytes that arrived, not what they inflate to.
+	st := getInflater()
+	defer putInflater(st)
+	if err := st.readWire(r, total); err != nil {
+		return nil, fmt.Errorf("channel: reading %d-byte compressed payload: %w", length, eofToUnexpected(err))
+	}
+	return inflatePayload(st, int(length), buf, cfg.MaxMessageSize)
+}
+
+// inflatePayload decompresses the first n bytes of st.pieces, wrapping errors for the caller.
+func inflatePayload(st *inflater, n int, buf []byte, limit int) ([]byte, error) {
+	out, err := st.inflate(n, buf, limit)
+	if err == ErrMessageTooLarge {
+		return nil, fmt.Errorf("channel: %d-byte compressed payload inflates beyond %d bytes: %w",
+			n, limit, ErrMessageTooLarge)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("channel: %d-byte payload: %w: %v", n, ErrCorrupt, err)
 	}
 	return out, nil
 }
@@ -520,20 +750,12 @@ func ParseFrame(b []byte, cfg Config) (payload []byte, n int, err error) {
 	if !flag.Compressed() {
 		return wire, n, nil
 	}
-
 	st := getInflater()
 	defer putInflater(st)
-	st.bsrc.Reset(wire)
-	if err := st.start(&st.bsrc); err != nil {
-		return nil, 0, fmt.Errorf("channel: %d-byte payload: %w: %v", length, ErrCorrupt, err)
-	}
-	out, err := inflateInto(st.zr, nil, cfg.MaxMessageSize)
-	if err == ErrMessageTooLarge {
-		return nil, 0, fmt.Errorf("channel: %d-byte compressed payload inflates beyond %d bytes: %w",
-			length, cfg.MaxMessageSize, ErrMessageTooLarge)
-	}
+	st.pieces = append(st.pieces[:0], wire)
+	out, err := inflatePayload(st, len(wire), nil, cfg.MaxMessageSize)
 	if err != nil {
-		return nil, 0, fmt.Errorf("channel: %d-byte payload: %w: %v", length, ErrCorrupt, err)
+		return nil, 0, err
 	}
 	return out, n, nil
 }

@@ -33,9 +33,18 @@ func FuzzFrame(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p1, n, err1 := ParseFrame(data, fuzzConfig)
 		p2, err2 := ReadFrame(bytes.NewReader(data), fuzzConfig, nil)
+		p4, err4 := New(&readOnly{oneByteReader{bytes.NewReader(data)}}, fuzzConfig).Recv()
 
-		if (err1 == nil) != (err2 == nil) {
-			t.Fatalf("ParseFrame err %v, ReadFrame err %v", err1, err2)
+		if (err1 == nil) != (err2 == nil) || (err1 == nil) != (err4 == nil) {
+			t.Fatalf("ParseFrame err %v, ReadFrame err %v, Recv err %v", err1, err2, err4)
+		}
+		if err1 == nil && !bytes.Equal(p1, p4) {
+			t.Fatalf("ParseFrame and Recv disagree: %q vs %q", p1, p4)
+		}
+		for _, p := range [][]byte{p1, p2, p4} {
+			if err1 == nil && Flag(data[4]).Compressed() && cap(p) > fuzzConfig.MaxMessageSize {
+				t.Fatalf("decompressed into a buffer of %d bytes, beyond the limit", cap(p))
+			}
 		}
 		if err1 != nil {
 			if n != 0 {
