@@ -226,27 +226,41 @@ func (e *interruptedError) Unwrap() error { return errInterrupted }
 // parseInterleaved parses fs's flags wherever they appear among the positional arguments, as
 // Python's argparse (and so rpyc's own scripts) accept them: `rpyc eval HOST EXPR --json`. "--"
 // ends the flags; an argument that looks like a negative number ("-1", "-1+2j", "-.5") is
-// positional, since no flag starts with a digit.
+// positional, since no flag starts with a digit; a flag that takes a value takes the next
+// argument, whatever it looks like.
 func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		for len(args) > 0 && isNegativeNumber(args[0]) {
-			pos = append(pos, args[0])
-			args = args[1:]
+	var flags, pos []string
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		switch {
+		case arg == "--":
+			pos = append(pos, args[i+1:]...)
+			i = len(args)
+		case len(arg) < 2 || arg[0] != '-' || isNegativeNumber(arg):
+			pos = append(pos, arg)
+		default:
+			flags = append(flags, arg)
+			name := strings.TrimLeft(arg, "-")
+			if strings.Contains(name, "=") {
+				continue
+			}
+			f := fs.Lookup(name)
+			if f == nil {
+				continue // Parse reports it
+			}
+			if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && bf.IsBoolFlag() {
+				continue
+			}
+			if i+1 < len(args) {
+				flags = append(flags, args[i+1])
+				i++
+			}
 		}
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		rest := fs.Args()
-		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
-			return append(pos, rest...), nil
-		}
-		if len(rest) == 0 {
-			return pos, nil
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
 	}
+	if err := fs.Parse(flags); err != nil {
+		return nil, err
+	}
+	return append(pos, fs.Args()...), nil
 }
 
 func isNegativeNumber(s string) bool {

@@ -118,6 +118,10 @@ is printed as JSON when it can be copied, else its repr.`,
 		defer conn.Close()
 		obj, err := conn.Root(ctx)
 		if err != nil {
+			if !isRemote(err) {
+				tcfg, _ := a.tlsConfig(args[0])
+				err = a.explainConnect(ctx, args[0], tcfg, err)
+			}
 			return &connError{err}
 		}
 		path := strings.Split(args[1], ".")

@@ -169,12 +169,12 @@ func TestShellTerminal(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 		start := time.Now()
 		s.keys("C-c")
-		scr := s.waitScreen(`(?m)^KeyboardInterrupt\n\(the call was abandoned.*\n>>> $`, wait)
+		s.waitScreen(`(?m)^KeyboardInterrupt\n\(the call was abandoned.*\n>>> $`, wait)
 		if d := time.Since(start); d > 2*time.Second {
 			t.Errorf("Ctrl-C took %v to return to the prompt", d)
 		}
 		s.line("'after the interrupt'")
-		scr = s.waitScreen(`(?m)^'after the interrupt'\n>>> $`, wait)
+		scr := s.waitScreen(`(?m)^'after the interrupt'\n>>> $`, wait)
 		if regexp.MustCompile(`(?m)^'late reply'$`).MatchString(scr) {
 			t.Errorf("the abandoned call's reply was printed:\n%s", scr)
 		}

@@ -144,11 +144,10 @@ type pendingKey struct {
 }
 
 type stream struct {
-	buf     []byte
-	opaque  bool
-	frames  int
-	bytes   int64
-	dialect compat.Dialect
+	buf    []byte
+	opaque bool
+	frames int
+	bytes  int64
 }
 
 // Conn decodes the two streams of one connection. Feed may be called from two goroutines (one
