@@ -1,8 +1,9 @@
 // Command rpyc talks to RPyC servers from the command line: it evaluates and executes Python on
 // classic servers (rpyc_classic), calls methods of any service, copies files and directories,
-// checks that a server answers, and offers an interactive shell.
+// checks that a server answers, offers an interactive shell, lists a registry's services and
+// taps connections to show every message on the wire.
 //
-//	go install github.com/gorpyc/rpyc/cmd/rpyc@latest
+//	go install ./cmd/...                    (from a checkout of gorpyc)
 //
 //	rpyc eval HOST[:PORT] EXPR             evaluate a Python expression, print its repr
 //	rpyc exec HOST[:PORT] FILE|-           execute Python statements from a file or stdin
@@ -11,11 +12,14 @@
 //	rpyc download HOST[:PORT] REMOTE LOCAL copy a file or directory from the server
 //	rpyc ping HOST[:PORT]                  check that a server answers
 //	rpyc shell HOST[:PORT]                 interactive Python shell on a classic server
+//	rpyc services [NAME...]                list a registry's services and their endpoints
+//	rpyc tap LISTEN UPSTREAM               a proxy that prints every RPyC message both ways
 //
-// The port defaults to 18812, the classic server's (18821 with --tls). Exit status: 0 success, 1
-// the remote code raised an exception (its remote traceback is printed) or a local file could
-// not be read or written, 2 usage error, 3 connection error. Run `rpyc help COMMAND` for each
-// command's flags; docs/classic.md has the full reference.
+// The port defaults to 18812, the classic server's (18821 with --tls). Flags may come anywhere on
+// the line. Exit status: 0 success, 1 the remote code raised an exception (its remote traceback
+// is printed) or a local file could not be read or written, 2 usage error, 3 connection error,
+// 130 interrupted. Run `rpyc help COMMAND` for each command's flags; the README's CLI reference
+// has the details.
 package main
 
 import (
