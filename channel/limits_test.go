@@ -315,7 +315,11 @@ func TestFrameTimeoutSlowloris(t *testing.T) {
 // Time between frames is not limited, frames split across reads within the timeout arrive,
 // and the channel leaves a read deadline set by its user alone.
 func TestFrameTimeoutIdleAndSplitFrames(t *testing.T) {
-	const timeout = 150 * time.Millisecond
+	const (
+		timeout = 400 * time.Millisecond
+		idle    = timeout + 200*time.Millisecond // longer than FrameTimeout
+		pause   = 40 * time.Millisecond          // within a frame, well within FrameTimeout
+	)
 	for tname, pair := range transports {
 		t.Run(tname, func(t *testing.T) {
 			w, r := pair(t)
@@ -338,15 +342,15 @@ func TestFrameTimeoutIdleAndSplitFrames(t *testing.T) {
 
 			w.Write(getRootFrame)
 			recv("first frame", getRoot)
-			later(3*timeout, getRootFrame)
-			recv("after idling for 3 x FrameTimeout", getRoot)
+			later(idle, getRootFrame)
+			recv("after idling longer than FrameTimeout", getRoot)
 			w.Write(bigFrame[:3])
-			later(timeout/3, bigFrame[3:])
+			later(pause, bigFrame[3:])
 			recv("split header", big)
 			w.Write(bigFrame[:len(bigFrame)/2])
-			later(timeout/3, bigFrame[len(bigFrame)/2:])
+			later(pause, bigFrame[len(bigFrame)/2:])
 			recv("split payload", big)
-			later(3*timeout, getRootFrame) // no deadline was left behind
+			later(idle, getRootFrame) // no deadline was left behind
 			recv("idle after split frames", getRoot)
 
 			// A deadline set by the user applies while waiting for a frame and is not sticky.
@@ -354,7 +358,7 @@ func TestFrameTimeoutIdleAndSplitFrames(t *testing.T) {
 			if !ok {
 				t.Fatalf("%T has no SetReadDeadline", r)
 			}
-			d.SetReadDeadline(time.Now().Add(timeout / 2))
+			d.SetReadDeadline(time.Now().Add(pause))
 			if _, err := ch.Recv(); !errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, ErrFrameTimeout) {
 				t.Fatalf("Recv with the user's deadline = %v", err)
 			}
