@@ -14,13 +14,14 @@ import (
 // 0): 64 MiB of Go memory per decoded message.
 //
 // Why 64 MiB: it is the default wire size limit of the channel layer (channel.DefaultMaxFrameSize),
-// so any str or bytes value that fits in an incompressible frame accepted by default still
-// decodes, while the values a hostile frame can amplify into are bounded by the same figure. A
-// tuple item costs 16 bytes of Go memory for one byte of input and zlib expands about 1000-fold, so
-// without a budget a 200 KB compressed frame carrying a tuple of 200 million one-byte ints decodes
-// to over 3 GiB; with it the decoder refuses such a tuple from its header alone. Four connections
-// decoding hostile messages at once then cost a process at most 256 MiB. Python's rpyc has no such
-// limit: it decodes whatever fits in memory.
+// so a str or bytes value nearly as large as the biggest incompressible frame a default reader
+// accepts still decodes, while the values a hostile frame can amplify into are bounded by the
+// same figure. A tuple item costs 16 bytes of Go memory for one byte of input and zlib expands
+// about 1000-fold, so without a budget a 200 KB compressed frame carrying a tuple of 200 million
+// one-byte ints decodes to over 3 GiB; with it the decoder refuses such a tuple from its header
+// alone, and four connections decoding hostile messages at once build at most 256 MiB of values
+// (a small machine survives that; a wider, shared budget is the caller's, see
+// [Decoder.LoadSized]). Python's rpyc has no such limit: it decodes whatever fits in memory.
 const DefaultMaxDecodedSize = 64 << 20
 
 // Decoder decodes brine with configurable limits. The zero value uses [MaxDepth], [MaxIntDigits]
