@@ -190,7 +190,7 @@ status 130).`,
 			t.partial = func(p classic.Progress) string { return mapPath(p.Path, local, remote, "/") }
 			t.remove = func(path string) error { return removeRemote(c, path) }
 			err := c.Upload(ctx, local, remote, o)
-			if err != nil && !fi.IsDir() && errors.Is(err, fs.ErrNotExist) && isRemote(err) {
+			if err != nil && !fi.IsDir() && errors.Is(err, protocol.FileNotFoundError) {
 				if dir, missing := missingRemoteParent(ctx, c, remote); missing {
 					return &oneLineError{fmt.Sprintf("upload: cannot create %s: the remote directory %s does not exist (--parents creates it)", remote, dir), err}
 				}
@@ -390,7 +390,7 @@ func (a *app) transfer(ctx context.Context, host, verb string, do func(context.C
 		if context.Cause(ctx) == errInterrupted {
 			msg := fmt.Sprintf("%s interrupted after %d of %d file(s), %s", verb, last.Files, last.TotalFiles, humanBytes(last.Bytes))
 			if inProgress != "" && st.remove != nil {
-				if rerr := st.remove(inProgress); rerr == nil || errors.Is(rerr, fs.ErrNotExist) {
+				if rerr := st.remove(inProgress); rerr == nil || errors.Is(rerr, fs.ErrNotExist) || errors.Is(rerr, protocol.FileNotFoundError) {
 					msg += "; removed the partial file " + inProgress
 				} else {
 					msg += fmt.Sprintf("; could not remove the partial file %s: %v", inProgress, cleanMessage(rerr.Error()))
