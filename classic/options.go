@@ -64,7 +64,7 @@ func WithRequestTimeout(d time.Duration) Option {
 // WithDialTimeout bounds each TCP connect attempt (3 s by default).
 func WithDialTimeout(d time.Duration) Option { return func(o *options) { o.dialTimeout = d } }
 
-// WithLogger sets the connection's logger (slog.Default() otherwise).
+// WithLogger sets the connection's logger. Without it the connection logs nothing.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
 // WithEnv adds "KEY=value" entries to the environment of the process [StartPython] starts (for

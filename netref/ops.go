@@ -4,11 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"iter"
 	"sort"
 
 	"github.com/gorpyc/rpyc/brine"
 	"github.com/gorpyc/rpyc/compat"
+	"github.com/gorpyc/rpyc/protocol"
 )
 
 // ErrReleased is returned by operations on a Ref after Release.
@@ -34,8 +34,14 @@ func (r *Ref) requestAsync(h compat.Handler, args ...any) *AsyncResult {
 	return &AsyncResult{res: r.Conn().RequestAsync(h, args...)}
 }
 
-// splitArgs separates a trailing Kwargs from positional arguments.
-func splitArgs(args []any) (brine.Tuple, brine.Tuple) {
+// ErrKwargs is wrapped by the error of a call whose Kwargs is not its last argument (or is inside
+// another value): keyword arguments must come last, as in Python. It matches protocol.TypeError
+// too.
+var ErrKwargs = fmt.Errorf("%w: rpyc.Kwargs must be the last argument of the call", protocol.TypeError)
+
+// splitArgs separates a trailing Kwargs from positional arguments. A Kwargs anywhere else is an
+// error (it would otherwise travel as a Go map, by reference).
+func splitArgs(args []any) (brine.Tuple, brine.Tuple, error) {
 	kw := brine.Tuple{}
 	if n := len(args); n > 0 {
 		if k, ok := args[n-1].(Kwargs); ok {
@@ -46,14 +52,39 @@ func splitArgs(args []any) (brine.Tuple, brine.Tuple) {
 			}
 			sort.Strings(names)
 			for _, name := range names {
+				if err := noKwargs(k[name], 0); err != nil {
+					return nil, nil, fmt.Errorf("keyword argument %q: %w", name, err)
+				}
 				kw = append(kw, brine.Tuple{name, k[name]})
 			}
 		}
 	}
-	if args == nil {
-		return brine.Tuple{}, kw
+	for i, a := range args {
+		if err := noKwargs(a, 0); err != nil {
+			return nil, nil, fmt.Errorf("argument %d: %w", i+1, err)
+		}
 	}
-	return brine.Tuple(args), kw
+	if args == nil {
+		return brine.Tuple{}, kw, nil
+	}
+	return brine.Tuple(args), kw, nil
+}
+
+// noKwargs fails if v is a Kwargs or a tuple holding one.
+func noKwargs(v any, depth int) error {
+	switch x := v.(type) {
+	case Kwargs:
+		return ErrKwargs
+	case brine.Tuple:
+		if depth < 8 {
+			for _, it := range x {
+				if err := noKwargs(it, depth+1); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // GetAttr returns the attribute name of the remote object (HANDLE_GETATTR).
@@ -76,27 +107,39 @@ func (r *Ref) DelAttr(ctx context.Context, name string) error {
 // Call calls the remote object itself: r(args...) (HANDLE_CALL). A trailing Kwargs holds the
 // keyword arguments.
 func (r *Ref) Call(ctx context.Context, args ...any) (any, error) {
-	pos, kw := splitArgs(args)
+	pos, kw, err := splitArgs(args)
+	if err != nil {
+		return nil, err
+	}
 	return r.request(ctx, compat.HandleCall, r, pos, kw)
 }
 
 // CallMethod calls r.name(args...) in one round trip (HANDLE_CALLATTR). A trailing Kwargs holds
 // the keyword arguments.
 func (r *Ref) CallMethod(ctx context.Context, name string, args ...any) (any, error) {
-	pos, kw := splitArgs(args)
+	pos, kw, err := splitArgs(args)
+	if err != nil {
+		return nil, fmt.Errorf("%s(): %w", name, err)
+	}
 	return r.request(ctx, compat.HandleCallAttr, r, name, pos, kw)
 }
 
 // CallAsync calls the remote object without waiting (rpyc.async_(r)(...)); the reply resolves
 // the returned result.
 func (r *Ref) CallAsync(args ...any) *AsyncResult {
-	pos, kw := splitArgs(args)
+	pos, kw, err := splitArgs(args)
+	if err != nil {
+		return &AsyncResult{err: err}
+	}
 	return r.requestAsync(compat.HandleCall, r, pos, kw)
 }
 
 // CallMethodAsync calls r.name(args...) without waiting.
 func (r *Ref) CallMethodAsync(name string, args ...any) *AsyncResult {
-	pos, kw := splitArgs(args)
+	pos, kw, err := splitArgs(args)
+	if err != nil {
+		return &AsyncResult{err: fmt.Errorf("%s(): %w", name, err)}
+	}
 	return r.requestAsync(compat.HandleCallAttr, r, name, pos, kw)
 }
 
@@ -233,51 +276,6 @@ func truth(ctx context.Context, v any) (bool, error) {
 		return x.Bool(ctx)
 	}
 	return true, nil
-}
-
-// Iter returns an iterator over the remote iterable: it calls iter(r) once (CALLATTR __iter__)
-// and then fetches items in growing batches with HANDLE_BUFFITER (10, 20, 40, ... up to 1000 per
-// request), like rpyc.buffiter. Iteration stops at the first error, which is yielded. Breaking out
-// of the loop releases the remote iterator.
-func (r *Ref) Iter(ctx context.Context) iter.Seq2[any, error] {
-	return func(yield func(any, error) bool) {
-		itv, err := r.request(ctx, compat.HandleCallAttr, r, "__iter__", brine.Tuple{}, brine.Tuple{})
-		if err != nil {
-			yield(nil, err)
-			return
-		}
-		it, ok := itv.(*Ref)
-		if !ok {
-			yield(nil, fmt.Errorf("rpyc: __iter__ returned %T, not a remote iterator", itv))
-			return
-		}
-		// An iterator's __iter__ returns the iterator itself (generators, files): the connection
-		// then hands back r, with one more reference counted, and releasing it would release the
-		// caller's r. Only a separate iterator object is released here.
-		if it != r {
-			defer it.Release()
-		}
-		for chunk := 10; ; chunk = min(chunk*2, 1000) {
-			batch, err := it.request(ctx, compat.HandleBuffIter, it, int64(chunk))
-			if err != nil {
-				yield(nil, err)
-				return
-			}
-			items, ok := batch.(brine.Tuple)
-			if !ok {
-				yield(nil, fmt.Errorf("rpyc: BUFFITER returned %T", batch))
-				return
-			}
-			for _, item := range items {
-				if !yield(item, nil) {
-					return
-				}
-			}
-			if len(items) < chunk {
-				return
-			}
-		}
-	}
 }
 
 // Next returns next(r) (CALLATTR __next__); at the end the error matches StopIteration.

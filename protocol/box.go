@@ -44,11 +44,21 @@ func (c *Conn) appendBox(dst []byte, v any) ([]byte, error) {
 		}
 		return dst, err
 	case Proxy:
-		if r := x.ProtocolRef(); r != nil && r.Conn() == c {
+		if r := x.ProtocolRef(); r != nil {
 			if r.Released() {
 				return dst, fmt.Errorf("%w: proxy %v was released", ValueError, r.ID())
 			}
-			return appendIDPack(appendLabel(dst, compat.LabelLocalRef), r.ID()), nil
+			if r.Conn() == c {
+				return appendIDPack(appendLabel(dst, compat.LabelLocalRef), r.ID()), nil
+			}
+			// Another connection's object: exported like a local one, its requests forwarded
+			// to its owner (forward.go), as Python chains proxies.
+			return c.appendRef(dst, r), nil
+		}
+	case *big.Int:
+		if x != nil && !brine.Dumpable(x) { // Python refuses to send such an int too
+			return dst, fmt.Errorf("%w: Exceeds the limit (%d digits) for integer string conversion",
+				ValueError, brine.MaxIntDigits)
 		}
 	case ByRef:
 		return c.appendRef(dst, x.Value), nil
@@ -173,6 +183,9 @@ func classIDFor(name string) int64 {
 
 // namePack names a local object's type for the peer (see Objects.NamePack).
 func (c *Conn) namePack(v any) string {
+	if r, ok := v.(*Ref); ok {
+		return r.TypeName() // another connection's object, forwarded (forward.go)
+	}
 	if c.objs != nil {
 		return c.objs.NamePack(v)
 	}

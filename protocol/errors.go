@@ -119,6 +119,15 @@ var (
 	UserWarning            = builtin("UserWarning", "Warning")
 	DeprecationWarning     = builtin("DeprecationWarning", "Warning")
 	RuntimeWarning         = builtin("RuntimeWarning", "Warning")
+
+	PendingDeprecationWarning = builtin("PendingDeprecationWarning", "Warning")
+	SyntaxWarning             = builtin("SyntaxWarning", "Warning")
+	FutureWarning             = builtin("FutureWarning", "Warning")
+	ImportWarning             = builtin("ImportWarning", "Warning")
+	UnicodeWarning            = builtin("UnicodeWarning", "Warning")
+	BytesWarning              = builtin("BytesWarning", "Warning")
+	ResourceWarning           = builtin("ResourceWarning", "Warning")
+	EncodingWarning           = builtin("EncodingWarning", "Warning")
 )
 
 var (
@@ -144,7 +153,11 @@ func isSubclass(name, cls string) bool {
 }
 
 // RemoteError is an exception raised by the peer, as a Go error. Match it with errors.As, or its
-// class with errors.Is(err, protocol.KeyError) (subclasses among the builtins match their bases).
+// class with errors.Is(err, protocol.KeyError): subclasses among the builtins match their bases,
+// and a class outside builtins (a service's own exception) matches Exception and BaseException,
+// which is what a Python client can tell of it too (see [RemoteError.Is]). FileNotFoundError,
+// PermissionError and FileExistsError also match fs.ErrNotExist, fs.ErrPermission and
+// fs.ErrExist, and NotImplementedError errors.ErrUnsupported: the reverse of [ErrorClass].
 type RemoteError struct {
 	Module    string      // exception class module, e.g. "builtins" or "myservice"
 	Name      string      // exception class name, e.g. "KeyError"
@@ -159,8 +172,9 @@ type Attr struct {
 	Value any
 }
 
-// Error returns "module.Name: message" (builtins without the module), like Python's last
-// traceback line.
+// Error returns "rpyc: remote module.Name: message", the class without its module for builtins
+// ("rpyc: remote KeyError: 'k'") and without ": message" when the exception has no args: the
+// text of Python's last traceback line, prefixed.
 func (e *RemoteError) Error() string {
 	cls := e.Name
 	if e.Module != "builtins" && e.Module != "" {
@@ -200,8 +214,30 @@ func (e *RemoteError) Attr(name string) (any, bool) {
 	return nil, false
 }
 
-// Is reports whether target is the exception's class or one of its builtin base classes.
+// Is reports whether target is the exception's class or one of its base classes, as far as they
+// can be known. The payload names the class only (module and name), not its bases:
+//
+//   - a builtin class matches itself and its builtin bases (KeyError is a LookupError, an
+//     Exception and a BaseException); a builtin this package does not list (a newer Python's)
+//     matches Exception and BaseException;
+//   - any other class (class MyError(ValueError) in the service) matches its own
+//     ExceptionType{Module, Name}, Exception and BaseException, but not the builtin it derives
+//     from: Python's client cannot tell either, since it rebuilds such an exception as a
+//     subclass of Exception (vinegar's GenericException) unless it may import the module;
+//   - FileNotFoundError, PermissionError and FileExistsError (and their subclasses) match
+//     fs.ErrNotExist, fs.ErrPermission and fs.ErrExist, NotImplementedError
+//     errors.ErrUnsupported, so that code written for local errors works with remote ones.
 func (e *RemoteError) Is(target error) bool {
+	switch target {
+	case fs.ErrNotExist:
+		return e.isBuiltin("FileNotFoundError")
+	case fs.ErrPermission:
+		return e.isBuiltin("PermissionError")
+	case fs.ErrExist:
+		return e.isBuiltin("FileExistsError")
+	case errors.ErrUnsupported:
+		return e.isBuiltin("NotImplementedError")
+	}
 	t, ok := target.(*ExceptionType)
 	if !ok {
 		return false
@@ -209,7 +245,21 @@ func (e *RemoteError) Is(target error) bool {
 	if e.Module == t.Module && e.Name == t.Name {
 		return true
 	}
-	return e.Module == "builtins" && t.Module == "builtins" && isSubclass(e.Name, t.Name)
+	if t.Module != "builtins" {
+		return false
+	}
+	if _, known := builtinParent[e.Name]; known && e.Module == "builtins" {
+		return isSubclass(e.Name, t.Name)
+	}
+	if e.Module == "builtins" && e.Name == "BaseExceptionGroup" {
+		return t.Name == "BaseException"
+	}
+	return t.Name == "Exception" || t.Name == "BaseException"
+}
+
+// isBuiltin reports whether the exception is the builtin class cls or a builtin subclass of it.
+func (e *RemoteError) isBuiltin(cls string) bool {
+	return e.Module == "builtins" && isSubclass(e.Name, cls)
 }
 
 var (

@@ -76,6 +76,9 @@ func (c *Conn) serve(ctx context.Context, h compat.Handler, spec *handlerSpec, a
 
 // objects passes a decoded request to the connection's Objects.
 func (c *Conn) objects(ctx context.Context, req Request) (any, error) {
+	if r := c.forwarded(req); r != nil {
+		return c.forward(ctx, r, req)
+	}
 	if c.objs == nil {
 		return nil, fmt.Errorf("%w: %v: this connection serves no objects", TypeError, req.Handler())
 	}

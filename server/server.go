@@ -109,7 +109,8 @@ type Server struct {
 	Authenticator Authenticator
 	// TLSConfig, if set, wraps every connection in TLS (after Authenticator).
 	TLSConfig *tls.Config
-	// Logger receives connect, disconnect and error logs (slog.Default() if nil).
+	// Logger receives connect, disconnect and error logs. nil logs nothing (a library stays
+	// quiet unless configured): set it, e.g. to slog.Default(), to see them.
 	Logger *slog.Logger
 	// OnStarted, if set, is called with the listener's address once Serve is accepting.
 	OnStarted func(addr net.Addr)
@@ -141,8 +142,10 @@ func (s *Server) logger() *slog.Logger {
 	if s.Logger != nil {
 		return s.Logger
 	}
-	return slog.Default()
+	return discardLogger
 }
+
+var discardLogger = slog.New(slog.DiscardHandler)
 
 // ServiceAliases returns the names the service is known by: Name and Aliases if set, else the
 // service's RPyCServiceAliases(), else its Go type name without a trailing "Service"
