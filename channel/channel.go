@@ -48,6 +48,7 @@ type Channel struct {
 	hdr   [HeaderSize]byte
 	rerr  error       // sticky error after a partial read
 	timer *frameTimer // FrameTimeout; nil when not enforced
+	acct  account     // what the current payload holds of Config.Budget
 }
 
 // New returns a Channel reading from and writing to rw. If rw implements
@@ -67,7 +68,7 @@ func NewSplit(r io.Reader, w io.Writer, c io.Closer, cfg Config) *Channel {
 	// flusher), or several, instead of one call for the header and another for the rest.
 	br := bufio.NewReaderSize(r, readBufferSize)
 	return &Channel{cfg: ncfg, cfgErr: err, br: br, w: w, closer: c,
-		timer: newFrameTimer(r, ncfg.FrameTimeout)}
+		timer: newFrameTimer(r, ncfg.FrameTimeout), acct: account{b: ncfg.Budget}}
 }
 
 // readBufferSize is the size of a Channel's read buffer.
@@ -147,8 +148,10 @@ func (c *Channel) Recv() ([]byte, error) {
 	if cap(c.rbuf) > maxRetained {
 		c.rbuf = nil
 	}
-	payload, desync, err := readFrame(c.br, &c.cfg, c.rbuf, c.hdr[:], c.timer, c.br)
+	c.acct.releaseAll() // the previous payload is the caller's no more
+	payload, desync, err := readFrame(c.br, &c.cfg, c.rbuf, c.hdr[:], c.timer, c.br, &c.acct)
 	if err != nil {
+		c.acct.releaseAll()
 		if c.closed.Load() {
 			return nil, fmt.Errorf("channel: recv: %w (%v)", ErrClosed, err)
 		}
@@ -174,6 +177,7 @@ func (c *Channel) Close() error {
 		if c.closer != nil {
 			c.closeErr = c.closer.Close()
 		}
+		c.acct.releaseAll() // a Recv still running gives back what it reserves after this
 	})
 	if first {
 		return c.closeErr

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -81,6 +82,9 @@ var (
 	// ErrInvalidConfig is returned when a Config field is out of range
 	// (see [Config.Validate]).
 	ErrInvalidConfig = errors.New("channel: invalid config")
+
+	// ErrBudget is returned by a reader when a frame's memory does not fit Config.Budget.
+	ErrBudget = errors.New("channel: memory budget exhausted")
 )
 
 // Flag is the second field of a frame header.
@@ -156,6 +160,58 @@ type Config struct {
 	// transport without SetReadDeadline, or whose SetReadDeadline fails
 	// (os.ErrNoDeadline), FrameTimeout is not enforced.
 	FrameTimeout time.Duration
+
+	// Budget, if set, is charged for the memory a reader allocates for a frame beyond
+	// growStep-sized buffers (large raw payloads as their pieces arrive, decompressed output
+	// before it is allocated): a frame that does not fit fails with ErrBudget, and the stream is
+	// unusable. A Channel gives a payload's charge back when the next Recv starts (the payload
+	// is valid until then) or when it closes. Servers share one Budget among their connections,
+	// so that N connections cannot together hold more than it. nil charges nothing.
+	Budget Budget
+}
+
+// Budget lends memory to the readers of frames. Reserve reports whether n more bytes fit;
+// Release gives them back. Implementations are safe for concurrent use (protocol.Budget is one).
+type Budget interface {
+	Reserve(n int64) bool
+	Release(n int64)
+}
+
+// account is what a reader holds of a Budget.
+type account struct {
+	b    Budget
+	held atomic.Int64
+}
+
+// reserve charges n bytes; small allocations (up to growStep) are not charged.
+func (a *account) reserve(n int) error {
+	if a == nil || a.b == nil || n <= growStep {
+		return nil
+	}
+	if !a.b.Reserve(int64(n)) {
+		return fmt.Errorf("channel: %d bytes for a frame do not fit the memory budget: %w", n, ErrBudget)
+	}
+	a.held.Add(int64(n))
+	return nil
+}
+
+// release gives n bytes of the charge back (for storage that became garbage).
+func (a *account) release(n int) {
+	if a == nil || a.b == nil || n <= growStep {
+		return
+	}
+	a.b.Release(int64(n))
+	a.held.Add(-int64(n))
+}
+
+// releaseAll gives the whole charge back.
+func (a *account) releaseAll() {
+	if a == nil || a.b == nil {
+		return
+	}
+	if h := a.held.Swap(0); h != 0 {
+		a.b.Release(h)
+	}
 }
 
 // Validate reports whether every field is in range. The error wraps
@@ -318,7 +374,7 @@ const (
 // Small totals are read with one io.ReadFull. Larger ones are read in pieces that grow with
 // the data received (from growStep to maxPiece), and assembled once all have arrived, so that
 // a header declaring more than the peer sends costs only what was sent.
-func readExactly(r io.Reader, buf []byte, total int) ([]byte, error) {
+func readExactly(r io.Reader, buf []byte, total int, acct *account) ([]byte, error) {
 	if total <= cap(buf) || total <= growStep {
 		buf = slices.Grow(buf[:0], total)[:total]
 		if _, err := io.ReadFull(r, buf); err != nil {
@@ -328,24 +384,36 @@ func readExactly(r io.Reader, buf []byte, total int) ([]byte, error) {
 	}
 	var pieces [][]byte
 	got := 0
+	fromBuf := false                                       // pieces[0] is buf, which is not charged
 	if first := buf[:cap(buf)]; len(first) >= minInflate { // worth using as the first piece
 		if _, err := io.ReadFull(r, first); err != nil {
 			return nil, err
 		}
 		pieces = append(pieces, first)
 		got = len(first)
+		fromBuf = true
 	}
 	for got < total {
-		p := make([]byte, min(total-got, maxPiece, max(got, growStep)))
+		n := min(total-got, maxPiece, max(got, growStep))
+		if err := acct.reserve(n); err != nil {
+			return nil, err
+		}
+		p := make([]byte, n)
 		if _, err := io.ReadFull(r, p); err != nil {
 			return nil, eofToUnexpected(err)
 		}
 		pieces = append(pieces, p)
 		got += len(p)
 	}
+	if err := acct.reserve(total); err != nil {
+		return nil, err
+	}
 	out := make([]byte, 0, total)
-	for _, p := range pieces {
+	for i, p := range pieces {
 		out = append(out, p...)
+		if i > 0 || !fromBuf {
+			acct.release(len(p)) // a charged piece, garbage now
+		}
 	}
 	return out, nil
 }
@@ -487,11 +555,11 @@ func readAll(zr io.Reader, p []byte) (int, error) {
 // is refused having allocated nothing for its output. Bytes after the end of the zlib stream
 // are ignored, as Python's zlib.decompress does. It returns ErrMessageTooLarge (bare) when more
 // than limit bytes come out, and zlib's errors as they are.
-func (st *inflater) inflate(n int, buf []byte, limit int) ([]byte, error) {
+func (st *inflater) inflate(n int, buf []byte, limit int, acct *account) ([]byte, error) {
 	if err := st.start(n); err != nil {
 		return nil, err
 	}
-	if first := min(limit, max(minInflate, min(4*n, growStep))); cap(buf) < first {
+	if first := min(limit, max(minInflate, min(4*n, growStep))); cap(buf) < first { // at most growStep: not charged
 		buf = make([]byte, 0, first)
 	}
 	out := buf[:min(cap(buf), limit)]
@@ -525,6 +593,9 @@ func (st *inflater) inflate(n int, buf []byte, limit int) ([]byte, error) {
 	c := size
 	if size <= maxRetained {
 		c = max(size, min(size+size/4, maxRetained, limit))
+	}
+	if err := acct.reserve(c); err != nil {
+		return nil, err
 	}
 	out = make([]byte, size, c)
 	if err := st.start(n); err != nil {
@@ -647,7 +718,7 @@ func ReadFrame(r io.Reader, cfg Config, buf []byte) (payload []byte, err error) 
 	// The header is read into buf's storage; it is parsed before the
 	// payload overwrites it.
 	ft := newFrameTimer(r, cfg.FrameTimeout)
-	payload, _, err = readFrame(r, &cfg, buf, buf[:HeaderSize], ft, nil)
+	payload, _, err = readFrame(r, &cfg, buf, buf[:HeaderSize], ft, nil, nil)
 	return payload, err
 }
 
@@ -657,7 +728,7 @@ func ReadFrame(r io.Reader, cfg Config, buf []byte) (payload []byte, err error) 
 // (which may be nil) is armed once the first header byte arrived, unless
 // br, the buffered reader behind r (may be nil), already holds the rest of
 // the frame.
-func readFrame(r io.Reader, cfg *Config, buf, hdr []byte, ft *frameTimer, br *bufio.Reader) (payload []byte, desync bool, err error) {
+func readFrame(r io.Reader, cfg *Config, buf, hdr []byte, ft *frameTimer, br *bufio.Reader, acct *account) (payload []byte, desync bool, err error) {
 	n, err := io.ReadAtLeast(r, hdr, 1)
 	if err != nil {
 		if err == io.EOF {
@@ -666,7 +737,7 @@ func readFrame(r io.Reader, cfg *Config, buf, hdr []byte, ft *frameTimer, br *bu
 		return nil, false, fmt.Errorf("channel: reading frame header: %w", err)
 	}
 	// A frame has begun: from here on every failure leaves the stream mid-frame.
-	payload, err = readRest(r, cfg, buf, hdr, n, ft, br)
+	payload, err = readRest(r, cfg, buf, hdr, n, ft, br, acct)
 	if err = ft.disarm(err); err != nil {
 		return nil, true, err
 	}
@@ -674,7 +745,7 @@ func readFrame(r io.Reader, cfg *Config, buf, hdr []byte, ft *frameTimer, br *bu
 }
 
 // readRest reads the frame whose first n header bytes are in hdr.
-func readRest(r io.Reader, cfg *Config, buf, hdr []byte, n int, ft *frameTimer, br *bufio.Reader) ([]byte, error) {
+func readRest(r io.Reader, cfg *Config, buf, hdr []byte, n int, ft *frameTimer, br *bufio.Reader, acct *account) ([]byte, error) {
 	if n < HeaderSize {
 		ft.arm()
 		if _, err := io.ReadFull(r, hdr[n:]); err != nil {
@@ -691,7 +762,7 @@ func readRest(r io.Reader, cfg *Config, buf, hdr []byte, n int, ft *frameTimer, 
 		ft.arm()
 	}
 	if !flag.Compressed() {
-		b, err := readExactly(r, buf, total)
+		b, err := readExactly(r, buf, total, acct)
 		if err != nil {
 			return nil, fmt.Errorf("channel: reading %d-byte payload: %w", length, eofToUnexpected(err))
 		}
@@ -704,15 +775,18 @@ func readRest(r io.Reader, cfg *Config, buf, hdr []byte, n int, ft *frameTimer, 
 	if err := st.readWire(r, total); err != nil {
 		return nil, fmt.Errorf("channel: reading %d-byte compressed payload: %w", length, eofToUnexpected(err))
 	}
-	return inflatePayload(st, int(length), buf, cfg.MaxMessageSize)
+	return inflatePayload(st, int(length), buf, cfg.MaxMessageSize, acct)
 }
 
 // inflatePayload decompresses the first n bytes of st.pieces, wrapping errors for the caller.
-func inflatePayload(st *inflater, n int, buf []byte, limit int) ([]byte, error) {
-	out, err := st.inflate(n, buf, limit)
+func inflatePayload(st *inflater, n int, buf []byte, limit int, acct *account) ([]byte, error) {
+	out, err := st.inflate(n, buf, limit, acct)
 	if err == ErrMessageTooLarge {
 		return nil, fmt.Errorf("channel: %d-byte compressed payload inflates beyond %d bytes: %w",
 			n, limit, ErrMessageTooLarge)
+	}
+	if errors.Is(err, ErrBudget) {
+		return nil, err
 	}
 	if err != nil {
 		return nil, fmt.Errorf("channel: %d-byte payload: %w: %v", n, ErrCorrupt, err)
@@ -753,7 +827,7 @@ func ParseFrame(b []byte, cfg Config) (payload []byte, n int, err error) {
 	st := getInflater()
 	defer putInflater(st)
 	st.pieces = append(st.pieces[:0], wire)
-	out, err := inflatePayload(st, len(wire), nil, cfg.MaxMessageSize)
+	out, err := inflatePayload(st, len(wire), nil, cfg.MaxMessageSize, nil)
 	if err != nil {
 		return nil, 0, err
 	}

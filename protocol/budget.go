@@ -3,14 +3,18 @@ package protocol
 import (
 	"fmt"
 	"sync/atomic"
+
+	"github.com/gorpyc/rpyc/channel"
 )
 
-// Budget is memory that connections share: a server gives one Budget to all its connections, so
-// that N hostile connections together cannot make the process hold more than its limit. Each
-// connection charges every message it received (its payload and what it decoded into) from the
-// moment it is read until it has been handled: a reply or an answered request at once, a request
-// run by a handler when the handler returned. A message that does not fit closes its
-// connection with an error matching [ErrLimit]. A Budget is safe for concurrent use.
+// Budget is memory that connections share: a server gives one Budget to all its connections
+// (Config.Budget, and channel.Config.Budget for their channels), so that N hostile connections
+// together cannot make the process hold more than its limit. A channel charges the large frames
+// it reads (as their bytes arrive, and decompressed output before it is allocated) until the next
+// frame; a connection charges what each message decoded into until it has been handled: a reply
+// or an answered request at once, a request run by a handler when the handler returned. A message
+// that does not fit closes its connection with an error matching [ErrLimit]. A Budget is safe for
+// concurrent use.
 type Budget struct {
 	limit int64
 	used  atomic.Int64
@@ -28,6 +32,15 @@ func (b *Budget) Used() int64 { return b.used.Load() }
 
 // Peak returns the most bytes charged at once so far.
 func (b *Budget) Peak() int64 { return b.peak.Load() }
+
+var _ channel.Budget = (*Budget)(nil)
+
+// Reserve charges n bytes if they fit, and reports whether they did. Channels call it for the
+// frames they read (channel.Config.Budget); connections, for what messages decode into.
+func (b *Budget) Reserve(n int64) bool { return b.reserve(n) }
+
+// Release gives n bytes back.
+func (b *Budget) Release(n int64) { b.release(n) }
 
 // reserve charges n bytes if they fit.
 func (b *Budget) reserve(n int64) bool {

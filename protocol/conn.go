@@ -353,9 +353,12 @@ func (c *Conn) readLoop() {
 		payload, err := c.ch.Recv()
 		if err != nil {
 			if c.ctx.Err() == nil {
-				if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+				switch {
+				case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 					c.shutdown(fmt.Errorf("%w (%v)", ErrPeerClosed, err))
-				} else {
+				case errors.Is(err, channel.ErrBudget):
+					c.protocolError(fmt.Errorf("%w: %w", ErrLimit, err))
+				default:
 					c.log.Warn("rpyc: receive failed", "err", err)
 					c.shutdown(fmt.Errorf("%w: %w", ErrClosed, err))
 				}
@@ -437,7 +440,10 @@ func (c *Conn) dispatch(payload []byte) error {
 	}
 	// The message (its payload and what it decoded into) is charged to the shared budget until
 	// it is handled: here, or by the handler goroutine a request is handed to.
-	size := int64(len(payload)) + decoded
+	size := decoded
+	if c.ch.Config().Budget == nil {
+		size += int64(len(payload)) // the channel does not charge the frames itself
+	}
 	if err := c.charge(size); err != nil {
 		return err
 	}

@@ -349,8 +349,11 @@ func (s *Server) handle(nc net.Conn) {
 		cfg.MaxInflight = s.MaxInflight
 	}
 	cfg.ServiceAliases = s.ServiceAliases()
-	if cfg.Budget == nil {
+	if cfg.Budget == nil && s.budget != nil {
 		cfg.Budget = s.budget
+	}
+	if cfg.Channel.Budget == nil && cfg.Budget != nil {
+		cfg.Channel.Budget = cfg.Budget // large frames are charged as they are read
 	}
 	opts := []protocol.Option{protocol.WithObjects(pyobj.Handler{})}
 	if s.Kind == ThreadPool {
