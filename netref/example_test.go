@@ -65,7 +65,7 @@ func Example() {
 	// Output:
 	// 1 <nil>
 	// true true
-	// go.map[string]int 2 1
+	// builtins.dict 2 1
 	// [apple pear]
 }
 

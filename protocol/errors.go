@@ -312,6 +312,10 @@ func loadException(body any) error {
 // ErrorClass maps a Go error to the Python exception class a peer should see:
 //   - a *RemoteError keeps its class (errors relayed from another peer);
 //   - an error wrapping an *ExceptionType (protocol.KeyError, ...) takes that class;
+//   - an errno (a syscall.Errno, as *fs.PathError and *os.SyscallError wrap) takes the OSError
+//     subclass Python gives it (ENOENT FileNotFoundError, EISDIR IsADirectoryError,
+//     ECONNREFUSED ConnectionRefusedError...; OSError for others), and the exception is
+//     OSError(errno, strerror) with errno, strerror, filename and filename2 set, as Python's;
 //   - fs.ErrNotExist, fs.ErrPermission, fs.ErrExist, context.DeadlineExceeded and
 //     errors.ErrUnsupported become FileNotFoundError, PermissionError, FileExistsError,
 //     TimeoutError and NotImplementedError;
@@ -325,6 +329,9 @@ func ErrorClass(err error) *ExceptionType {
 	var et *ExceptionType
 	if errors.As(err, &et) {
 		return et
+	}
+	if cls := osErrorClass(err); cls != nil {
+		return cls // an errno: the OSError subclass Python picks for it (oserror.go)
 	}
 	switch {
 	case errors.Is(err, ErrStopIteration):
@@ -378,7 +385,8 @@ func dumpException(err error, includeTraceback bool, stack string) any {
 		fmt.Fprintf(&sb, "%s: %s\n", cls.Name, trimClass(err.Error(), cls.Name))
 		tb = sb.String()
 	}
-	attrs := brine.Tuple{brine.Tuple{"_remote_version", versionDenied}}
+	args, attrs := exceptionDetails(err, cls, args) // OSError fields, carried attributes (oserror.go)
+	attrs = append(attrs, brine.Tuple{"_remote_version", versionDenied})
 	return brine.Tuple{brine.Tuple{cls.Module, cls.Name}, args, attrs, tb}
 }
 

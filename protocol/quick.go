@@ -24,7 +24,7 @@ func quickRequest(c *Conn, h compat.Handler, args brine.Tuple) (Request, error) 
 	}
 	switch h {
 	case compat.HandleGetAttr:
-		name, err := c.attrName(args[1], c.cfg.AllowGetAttr, "allow_getattr")
+		name, err := c.attrName(args[0], args[1], AccessGet)
 		if err != nil {
 			return nil, err
 		}

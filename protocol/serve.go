@@ -101,7 +101,7 @@ func serveGetRoot(c *Conn, _ context.Context, _ brine.Tuple) (any, error) {
 }
 
 func serveGetAttr(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {
-	name, err := c.attrName(args[1], c.cfg.AllowGetAttr, "allow_getattr")
+	name, err := c.attrName(args[0], args[1], AccessGet)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +109,7 @@ func serveGetAttr(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {
 }
 
 func serveSetAttr(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {
-	name, err := c.attrName(args[1], c.cfg.AllowSetAttr, "allow_setattr")
+	name, err := c.attrName(args[0], args[1], AccessSet)
 	if err != nil {
 		return nil, err
 	}
@@ -117,7 +117,7 @@ func serveSetAttr(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {
 }
 
 func serveDelAttr(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {
-	name, err := c.attrName(args[1], c.cfg.AllowDelAttr, "allow_delattr")
+	name, err := c.attrName(args[0], args[1], AccessDel)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +133,7 @@ func serveCall(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {
 }
 
 func serveCallAttr(c *Conn, ctx context.Context, args brine.Tuple) (any, error) {
-	name, err := c.attrName(args[1], c.cfg.AllowGetAttr, "allow_getattr")
+	name, err := c.attrName(args[0], args[1], AccessGet)
 	if err != nil {
 		return nil, err
 	}
@@ -202,10 +202,11 @@ func serveInstanceCheck(c *Conn, ctx context.Context, args brine.Tuple) (any, er
 	return c.objects(ctx, &InstanceCheck{Obj: args[0], Other: args[1]})
 }
 
-// attrName checks a requested attribute name against the access policy (perm, named permName
-// in messages, and the Allow*Attrs settings) and returns the name of the member to use: the
-// exposed prefix removed. Like Python's _check_attr.
-func (c *Conn) attrName(v any, perm bool, permName string) (string, error) {
+// attrName checks a requested attribute name of obj against the access policy and returns the
+// name of the member to use. An Objects that is an [AttrChecker] decides (as Python's
+// _check_attr, which looks at the object); otherwise the name alone is checked (the permission
+// of access and the Allow*Attrs settings) and the exposed prefix is removed.
+func (c *Conn) attrName(obj, v any, access AttrAccess) (string, error) {
 	var name string
 	switch x := v.(type) {
 	case string:
@@ -215,8 +216,18 @@ func (c *Conn) attrName(v any, perm bool, permName string) (string, error) {
 	default:
 		return "", fmt.Errorf("%w: attribute name must be a string", TypeError)
 	}
+	if ac, ok := c.objs.(AttrChecker); ok {
+		return ac.CheckAttr(c, obj, name, access)
+	}
+	perm := c.cfg.AllowGetAttr
+	switch access {
+	case AccessSet:
+		perm = c.cfg.AllowSetAttr
+	case AccessDel:
+		perm = c.cfg.AllowDelAttr
+	}
 	if !perm {
-		return "", fmt.Errorf("%w: cannot access %q (%s is off)", AttributeError, name, permName)
+		return "", fmt.Errorf("%w: cannot access %s", AttributeError, brine.Repr(name))
 	}
 	cfg := &c.cfg
 	if cfg.AllowExposedAttrs && cfg.ExposedPrefix != "" && strings.HasPrefix(name, cfg.ExposedPrefix) {
@@ -228,10 +239,10 @@ func (c *Conn) attrName(v any, perm bool, permName string) (string, error) {
 		return name, nil
 	}
 	if strings.HasPrefix(name, "_") {
-		return "", fmt.Errorf("%w: cannot access %q", AttributeError, name)
+		return "", fmt.Errorf("%w: cannot access %s", AttributeError, brine.Repr(name))
 	}
 	if !(cfg.AllowExposedAttrs || cfg.AllowPublicAttrs || cfg.AllowAllAttrs) {
-		return "", fmt.Errorf("%w: cannot access %q", AttributeError, name)
+		return "", fmt.Errorf("%w: cannot access %s", AttributeError, brine.Repr(name))
 	}
 	return name, nil
 }

@@ -26,7 +26,7 @@ func TestBuildArgsConversions(t *testing.T) {
 	fn := func(n int, b bool, big *big.Int, names []string, p *convPoint, opts convOpts) {}
 	ft := reflect.TypeOf(fn)
 	args := brine.Tuple{true, int64(1), int64(5), brine.FrozenSet{"a"}, brine.Tuple{int64(1), int64(2)}}
-	in, err := buildArgs(context.Background(), ft, args, []protocol.Attr{{Name: "flag", Value: int64(0)}, {Name: "limit", Value: false}})
+	in, err := bindArgs(context.Background(), ft, "fn", 0, args, []protocol.Attr{{Name: "flag", Value: int64(0)}, {Name: "limit", Value: false}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestBuildArgsConversions(t *testing.T) {
 	}{
 		{brine.Tuple{int64(1) << 40, true, int64(1), nil, nil}, nil, nil, ""}, // fits int on 64-bit
 		{brine.Tuple{new(big.Int).Lsh(big.NewInt(1), 70), true, int64(1), nil, nil}, nil, convert.ErrOverflow,
-			"TypeError: argument 1: cannot convert Python int 1180591620717411303424 to int: overflow"},
+			"OverflowError: argument 1: cannot convert Python int 1180591620717411303424 to int: overflow"},
 		{brine.Tuple{int64(1), int64(2), int64(1), nil, nil}, nil, nil,
 			"TypeError: argument 2: cannot convert Python int 2 to bool: only 0 and 1 convert to bool"},
 		{brine.Tuple{int64(1), true, 1.5, nil, nil}, nil, nil,
@@ -54,27 +54,31 @@ func TestBuildArgsConversions(t *testing.T) {
 			"TypeError: argument 4: cannot convert Python int 2 to string at [1]"},
 		{brine.Tuple{int64(1), true, int64(1), nil, brine.Tuple{int64(1)}}, nil, convert.ErrLength, ""},
 		{brine.Tuple{int64(1), true, int64(1), nil, nil}, []protocol.Attr{{Name: "flag", Value: "yes"}}, nil,
-			`TypeError: keyword argument "flag": cannot convert Python str 'yes' to bool`},
+			`TypeError: argument 'flag': cannot convert Python str 'yes' to bool`},
 	} {
-		_, err := buildArgs(context.Background(), ft, tc.args, tc.kwargs)
+		_, err := bindArgs(context.Background(), ft, "fn", 0, tc.args, tc.kwargs)
 		if tc.msg == "" && tc.reason == nil {
 			if err != nil {
-				t.Errorf("buildArgs(%v): %v", tc.args, err)
+				t.Errorf("bindArgs(%v): %v", tc.args, err)
 			}
 			continue
 		}
-		if !errors.Is(err, protocol.TypeError) || !errors.Is(err, netref.ErrConvert) {
-			t.Errorf("buildArgs(%v) = %v, want a protocol.TypeError wrapping ErrConvert", tc.args, err)
+		wantClass := protocol.TypeError
+		if errors.Is(tc.reason, convert.ErrOverflow) {
+			wantClass = protocol.OverflowError // as CPython's int conversions raise
+		}
+		if !errors.Is(err, wantClass) || !errors.Is(err, netref.ErrConvert) {
+			t.Errorf("bindArgs(%v) = %v, want a protocol.%v wrapping ErrConvert", tc.args, err, wantClass)
 			continue
 		}
 		if tc.reason != nil && !errors.Is(err, tc.reason) {
-			t.Errorf("buildArgs(%v) = %v, want it to wrap %v", tc.args, err, tc.reason)
+			t.Errorf("bindArgs(%v) = %v, want it to wrap %v", tc.args, err, tc.reason)
 		}
 		if tc.msg != "" && err.Error() != tc.msg {
-			t.Errorf("buildArgs(%v):\n got %q\nwant %q", tc.args, err.Error(), tc.msg)
+			t.Errorf("bindArgs(%v):\n got %q\nwant %q", tc.args, err.Error(), tc.msg)
 		}
-		if protocol.ErrorClass(err) != protocol.TypeError {
-			t.Errorf("buildArgs(%v) reaches Python as %v, want TypeError", tc.args, protocol.ErrorClass(err))
+		if protocol.ErrorClass(err) != wantClass {
+			t.Errorf("bindArgs(%v) reaches Python as %v, want %v", tc.args, protocol.ErrorClass(err), wantClass)
 		}
 	}
 }

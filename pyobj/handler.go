@@ -26,9 +26,9 @@ func (Handler) ServeRequest(ctx context.Context, c *protocol.Conn, req protocol.
 	case *protocol.GetAttr:
 		return getAttr(c, r.Obj, r.Name)
 	case *protocol.SetAttr:
-		return nil, setAttr(r.Obj, r.Name, netref.Wrap(r.Value))
+		return nil, setAttr(ctx, c, r.Obj, r.Name, netref.Wrap(r.Value))
 	case *protocol.DelAttr:
-		return nil, fmt.Errorf("%w: Go objects cannot delete attribute %q", protocol.AttributeError, r.Name)
+		return nil, delAttr(c, r.Obj, r.Name)
 	case *protocol.Call:
 		wrapArgs(r.Args, r.Kwargs)
 		return call(ctx, netref.Wrap(r.Fn), r.Args, r.Kwargs)
@@ -42,7 +42,7 @@ func (Handler) ServeRequest(ctx context.Context, c *protocol.Conn, req protocol.
 	case *protocol.Hash:
 		return hashOf(r.Obj), nil
 	case *protocol.Dir:
-		return dirOf(r.Obj), nil
+		return dirOf(c, r.Obj), nil
 	case *protocol.Cmp:
 		return cmpOf(r.Obj, netref.Wrap(r.Other), r.Op), nil
 	case *protocol.Inspect:
@@ -50,10 +50,7 @@ func (Handler) ServeRequest(ctx context.Context, c *protocol.Conn, req protocol.
 	case *protocol.Pickle:
 		return nil, fmt.Errorf("%w: Go objects cannot be pickled", protocol.TypeError)
 	case *protocol.BuffIter:
-		if it, ok := r.Obj.(*goIterator); ok {
-			return it.take(r.Count), nil
-		}
-		return nil, fmt.Errorf("%w: %s object is not an iterator", protocol.TypeError, namePack(r.Obj))
+		return buffIter(ctx, c, r.Obj, r.Count)
 	case *protocol.CtxExit:
 		failed := r.Exc != nil
 		switch cm := r.Obj.(type) {
@@ -79,15 +76,12 @@ func wrapArgs(args brine.Tuple, kwargs []protocol.Attr) {
 	}
 }
 
-// dirOf lists the Python names of a Go value's members.
-func dirOf(obj any) brine.Tuple {
-	if obj == nil {
-		return brine.Tuple{}
+// delAttr is delattr on a Go value: its fields and methods cannot be deleted.
+func delAttr(c *protocol.Conn, obj any, name string) error {
+	if obj != nil {
+		if kind, _, _ := resolve(c, obj, infoFor(reflect.TypeOf(obj)), name); kind != attrNone {
+			return fmt.Errorf("%w: '%s' object attribute %s cannot be deleted", protocol.AttributeError, pyClassName(obj), brine.Repr(name))
+		}
 	}
-	names := infoFor(reflect.TypeOf(obj)).names
-	t := make(brine.Tuple, len(names))
-	for i, n := range names {
-		t[i] = n
-	}
-	return t
+	return noAttribute(obj, name)
 }

@@ -3,6 +3,7 @@ package pyobj
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"iter"
@@ -13,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/gorpyc/rpyc/brine"
+	"github.com/gorpyc/rpyc/internal/convert"
 	"github.com/gorpyc/rpyc/protocol"
 )
 
@@ -49,7 +51,9 @@ func dunders(v any) map[string]dunderFunc {
 		}
 	case reflect.Func:
 		if seq, ok := asSeq(v); ok {
-			m["__iter__"] = func(context.Context, brine.Tuple) (any, error) { return newPullIter(seq), nil }
+			m["__iter__"] = func(context.Context, brine.Tuple) (any, error) {
+				return newPullIter(seq, "builtins.generator"), nil
+			}
 		}
 	}
 	if l, ok := v.(interface{ Len() int }); ok {
@@ -58,6 +62,7 @@ func dunders(v any) map[string]dunderFunc {
 	if it, ok := v.(*goIterator); ok {
 		m["__iter__"] = func(context.Context, brine.Tuple) (any, error) { return it, nil }
 		m["__next__"] = func(ctx context.Context, _ brine.Tuple) (any, error) { return it.nextOrStop() }
+		m["close"] = func(context.Context, brine.Tuple) (any, error) { it.RPyCRelease(); return nil, nil }
 	}
 	if r, ok := v.(io.Reader); ok {
 		m["read"] = func(_ context.Context, args brine.Tuple) (any, error) { return readFrom(r, args) }
@@ -90,22 +95,38 @@ func argCount(name string, args brine.Tuple, min, max int) error {
 	return nil
 }
 
-// pyIndex resolves a Python index (negative counts from the end) against length n.
-func pyIndex(v any, n int) (int, error) {
+// pyIndex resolves a Python index (negative counts from the end) against length n; kind is
+// "list" or "tuple", for Python's messages.
+func pyIndex(v any, n int, kind string) (int, error) {
+	if b, ok := v.(bool); ok { // True is 1, as in Python
+		if b {
+			v = int64(1)
+		} else {
+			v = int64(0)
+		}
+	}
 	i, ok := v.(int64)
 	if !ok {
-		if b, isBig := v.(*big.Int); isBig {
-			return 0, fmt.Errorf("%w: index %s out of range", protocol.IndexError, b)
+		if _, isBig := v.(*big.Int); isBig {
+			return 0, fmt.Errorf("%w: cannot fit 'int' into an index-sized integer", protocol.IndexError)
 		}
-		return 0, fmt.Errorf("%w: indices must be integers or slices, not %s", protocol.TypeError, pyTypeName(v))
+		return 0, fmt.Errorf("%w: %s indices must be integers or slices, not %s", protocol.TypeError, kind, pyTypeName(v))
 	}
 	if i < 0 {
 		i += int64(n)
 	}
 	if i < 0 || i >= int64(n) {
-		return 0, fmt.Errorf("%w: index out of range", protocol.IndexError)
+		return 0, fmt.Errorf("%w: %s index out of range", protocol.IndexError, kind)
 	}
 	return int(i), nil
+}
+
+// seqKind is the Python class a Go slice or array stands for: a list (mutable) or a tuple.
+func seqKind(rv reflect.Value) string {
+	if rv.Kind() == reflect.Slice {
+		return "list"
+	}
+	return "tuple"
 }
 
 // sliceBounds applies Python slice semantics to length n and returns the selected indices.
@@ -177,30 +198,38 @@ func addSequence(m map[string]dunderFunc, rv reflect.Value) {
 			for j, i := range idx {
 				out.Index(j).Set(rv.Index(i))
 			}
+			if rv.Kind() == reflect.Slice {
+				// A slice of a list is a new list, as in Python; of a tuple, a tuple.
+				return protocol.ByRef{Value: out.Interface()}, nil
+			}
 			return out.Interface(), nil
 		}
-		i, err := pyIndex(args[0], rv.Len())
+		i, err := pyIndex(args[0], rv.Len(), seqKind(rv))
 		if err != nil {
 			return nil, err
 		}
 		return rv.Index(i).Interface(), nil
 	}
 	if rv.Kind() == reflect.Slice {
-		m["__setitem__"] = func(_ context.Context, args brine.Tuple) (any, error) {
+		m["__setitem__"] = func(ctx context.Context, args brine.Tuple) (any, error) {
 			if err := argCount("__setitem__", args, 2, 2); err != nil {
 				return nil, err
 			}
-			i, err := pyIndex(args[0], rv.Len())
+			i, err := pyIndex(args[0], rv.Len(), "list")
 			if err != nil {
 				return nil, err
 			}
-			nv, err := convertArg(args[1], rv.Type().Elem())
+			nv, err := convertArg(ctx, args[1], rv.Type().Elem())
 			if err != nil {
 				return nil, fmt.Errorf("%w: %w", protocol.TypeError, err)
 			}
 			rv.Index(i).Set(nv)
 			return nil, nil
 		}
+	}
+	iterName := "builtins.list_iterator"
+	if rv.Kind() == reflect.Array {
+		iterName = "builtins.tuple_iterator"
 	}
 	m["__iter__"] = func(context.Context, brine.Tuple) (any, error) {
 		return newPullIter(func(yield func(any) bool) {
@@ -209,7 +238,7 @@ func addSequence(m map[string]dunderFunc, rv reflect.Value) {
 					return
 				}
 			}
-		}), nil
+		}, iterName), nil
 	}
 	m["__contains__"] = func(_ context.Context, args brine.Tuple) (any, error) {
 		if err := argCount("__contains__", args, 1, 1); err != nil {
@@ -230,6 +259,9 @@ func addSequence(m map[string]dunderFunc, rv reflect.Value) {
 			if looseEqual(rv.Index(i).Interface(), args[0]) {
 				return int64(i), nil
 			}
+		}
+		if rv.Kind() == reflect.Array {
+			return nil, fmt.Errorf("%w: tuple.index(x): x not in tuple", protocol.ValueError)
 		}
 		return nil, fmt.Errorf("%w: %s is not in list", protocol.ValueError, brine.Repr(args[0]))
 	}
@@ -268,7 +300,7 @@ func sortedKeys(rv reflect.Value) []reflect.Value {
 }
 
 func mapKey(rv reflect.Value, k any) (reflect.Value, error) {
-	kv, err := convertArg(k, rv.Type().Key())
+	kv, err := convert.Value(k, rv.Type().Key()) // a key is a value, never a copied container
 	if err != nil {
 		return reflect.Value{}, fmt.Errorf("%w: %s", protocol.KeyError, brine.Repr(k))
 	}
@@ -318,7 +350,7 @@ func addMapping(m map[string]dunderFunc, rv reflect.Value) {
 		_, ok, err := lookup(args)
 		return err == nil && ok, nil
 	}
-	m["__setitem__"] = func(_ context.Context, args brine.Tuple) (any, error) {
+	m["__setitem__"] = func(ctx context.Context, args brine.Tuple) (any, error) {
 		if err := argCount("__setitem__", args, 2, 2); err != nil {
 			return nil, err
 		}
@@ -326,7 +358,7 @@ func addMapping(m map[string]dunderFunc, rv reflect.Value) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: bad key: %v", protocol.TypeError, err)
 		}
-		vv, err := convertArg(args[1], rv.Type().Elem())
+		vv, err := convertArg(ctx, args[1], rv.Type().Elem())
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", protocol.TypeError, err)
 		}
@@ -359,7 +391,7 @@ func addMapping(m map[string]dunderFunc, rv reflect.Value) {
 	}
 	m["__iter__"] = func(context.Context, brine.Tuple) (any, error) {
 		keys := keysOf()
-		return newPullIter(slices.Values(keys)), nil
+		return newPullIter(slices.Values(keys), "builtins.dict_keyiterator"), nil
 	}
 	m["keys"] = func(context.Context, brine.Tuple) (any, error) { return brine.Tuple(keysOf()), nil }
 	m["values"] = func(context.Context, brine.Tuple) (any, error) {
@@ -397,7 +429,7 @@ func looseEqual(goVal, pyVal any) bool {
 	if _, ok := pyVal.(protocol.Proxy); ok {
 		return false
 	}
-	pv, err := convertArg(pyVal, reflect.TypeOf(goVal))
+	pv, err := convert.Value(pyVal, reflect.TypeOf(goVal))
 	if err != nil {
 		return false
 	}
@@ -479,17 +511,20 @@ func asSeq(v any) (iter.Seq[any], bool) {
 }
 
 // goIterator is a Python iterator over a Go sequence: __iter__ returns itself, __next__ and
-// HANDLE_BUFFITER take items, and it is released (stopping the sequence) when the peer drops it.
+// HANDLE_BUFFITER take items, close() or the peer dropping it stops the sequence. name is the
+// Python class it stands for: a generator (a Go iter.Seq, iter.Seq2 or channel handed out), or
+// the iterator of a list or a dict.
 type goIterator struct {
 	mu   sync.Mutex
 	pull func() (any, bool)
 	stop func()
 	done bool
+	name string
 }
 
-func newPullIter(seq iter.Seq[any]) *goIterator {
+func newPullIter(seq iter.Seq[any], name string) *goIterator {
 	next, stop := iter.Pull(seq)
-	return &goIterator{pull: next, stop: stop}
+	return &goIterator{pull: next, stop: stop, name: name}
 }
 
 func newChanIter(ch reflect.Value) *goIterator {
@@ -499,7 +534,7 @@ func newChanIter(ch reflect.Value) *goIterator {
 			return nil, false
 		}
 		return v.Interface(), true
-	}, stop: func() {}}
+	}, stop: func() {}, name: "builtins.generator"}
 }
 
 func (it *goIterator) nextItem() (any, bool) {
@@ -547,5 +582,58 @@ func (it *goIterator) RPyCRelease() {
 	}
 }
 
-// RPyCNamePack names Go iterators for Python clients.
-func (it *goIterator) RPyCNamePack() string { return "go.iterator" }
+// RPyCNamePack names Go iterators for Python clients: as the Python class they stand for.
+func (it *goIterator) RPyCNamePack() string {
+	if it.name == "" {
+		return "builtins.generator"
+	}
+	return it.name
+}
+
+// buffIter takes up to n items from obj (HANDLE_BUFFITER), as Python's
+// tuple(itertools.islice(obj, n)): from a Go iterator directly; from any other value through
+// its __iter__ and the iterator's __next__ (a Go type may implement both, under RPyCNames), one
+// call per item.
+func buffIter(ctx context.Context, c *protocol.Conn, obj any, n int) (any, error) {
+	if it, ok := obj.(*goIterator); ok {
+		return it.take(n), nil
+	}
+	if n == 0 {
+		return brine.Tuple{}, nil
+	}
+	if obj == nil || !hasDunder(c, obj, "__iter__") {
+		return nil, fmt.Errorf("%w: '%s' object is not iterable", protocol.TypeError, pyClassName(obj))
+	}
+	itv, err := callAttr(ctx, c, obj, "__iter__", nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if it, ok := itv.(*goIterator); ok {
+		return it.take(n), nil
+	}
+	if itv == nil || !hasDunder(c, itv, "__next__") {
+		return nil, fmt.Errorf("%w: iter() returned non-iterator of type '%s'", protocol.TypeError, pyClassName(itv))
+	}
+	out := brine.Tuple{}
+	for range n {
+		v, err := callAttr(ctx, c, itv, "__next__", nil, nil)
+		if errors.Is(err, protocol.StopIteration) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// hasDunder reports whether obj has the Python method name: a member so named or a protocol
+// method.
+func hasDunder(c *protocol.Conn, obj any, name string) bool {
+	if _, custom := obj.(attrGetter); custom {
+		return true
+	}
+	kind, m, _ := resolve(c, obj, infoFor(reflect.TypeOf(obj)), name)
+	return kind == attrProto || kind == attrMember && m.method >= 0
+}

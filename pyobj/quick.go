@@ -18,7 +18,7 @@ func (Handler) ServeQuick(c *protocol.Conn, req protocol.Request) (any, bool, er
 		v, err := getAttr(c, r.Obj, r.Name)
 		return v, true, err
 	case *protocol.Dir:
-		return dirOf(r.Obj), true, nil
+		return dirOf(c, r.Obj), true, nil
 	}
 	return nil, false, nil
 }

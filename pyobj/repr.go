@@ -19,18 +19,36 @@ type NamePacker interface {
 	RPyCNamePack() string
 }
 
-// namePack names a Go value's type for the peer: Go funcs are "builtins.function" (Python then
-// proxies them as plain functions, without INSPECT); other types are "<package path>.<Type>".
+// namePack names a Go value's type for the peer, which picks the proxy class by it. Go values
+// that stand for a Python builtin class are named as it, so that Python proxies them with that
+// class's netref (without INSPECT) and x.__class__ is that class: a func is "builtins.function"
+// (a method, "builtins.method"), an unnamed slice type "builtins.list", an unnamed array type
+// "builtins.tuple", an unnamed map type "builtins.dict", a Go iterator "builtins.generator" or
+// the iterator of a list or dict. Other types are "<package>.<Type>" (the last element of the
+// package path), or "go.<type>" for unnamed ones.
 func namePack(v any) string {
 	if np, ok := v.(NamePacker); ok {
 		return np.RPyCNamePack()
 	}
 	t := reflect.TypeOf(v)
-	if t.Kind() == reflect.Func {
+	switch t.Kind() {
+	case reflect.Func:
 		if _, isSeq := asSeq(v); isSeq {
 			return "go.iter.Seq"
 		}
 		return "builtins.function"
+	case reflect.Slice:
+		if t.Name() == "" {
+			return "builtins.list"
+		}
+	case reflect.Array:
+		if t.Name() == "" {
+			return "builtins.tuple"
+		}
+	case reflect.Map:
+		if t.Name() == "" {
+			return "builtins.dict"
+		}
 	}
 	for t.Kind() == reflect.Pointer && t.Name() == "" {
 		t = t.Elem()
@@ -61,7 +79,34 @@ func strOf(v any) string {
 	return reprOf(v)
 }
 
+// pyClassName is the name of the Python class a Go value stands for, as type(x).__name__ would
+// give it in messages: the Go type's name, or the class of its name_pack without the module
+// ("list", "method", "generator").
+func pyClassName(v any) string {
+	if v == nil {
+		return "NoneType"
+	}
+	if _, ok := v.(NamePacker); !ok {
+		t := reflect.TypeOf(v)
+		for t.Kind() == reflect.Pointer && t.Name() == "" {
+			t = t.Elem()
+		}
+		if t.Name() != "" {
+			return t.Name()
+		}
+	}
+	np := namePack(v)
+	if i := strings.IndexByte(np, '.'); i >= 0 {
+		return np[i+1:]
+	}
+	return np
+}
+
 func reprOf(v any) string {
+	return reprDepth(v, 0)
+}
+
+func reprDepth(v any, depth int) string {
 	if r, ok := v.(interface{ RPyCRepr() string }); ok {
 		return r.RPyCRepr()
 	}
@@ -70,6 +115,9 @@ func reprOf(v any) string {
 	}
 	if brine.Dumpable(v) {
 		return brine.Repr(v)
+	}
+	if s := containerRepr(v, depth); s != "" {
+		return s
 	}
 	// Like Python's default repr: the type and an address, never field values (unexported
 	// fields must not leak).
@@ -155,4 +203,51 @@ func inspectOf(v any) brine.Tuple {
 		}
 	}
 	return out
+}
+
+// containerRepr renders an unnamed Go slice, array or map (a Python list, tuple or dict) as
+// Python's repr does, its items' reprs inside (a map's keys in sorted order); "" for other
+// values. Deep nesting is cut with "...".
+func containerRepr(v any, depth int) string {
+	rv := reflect.ValueOf(v)
+	t := rv.Type()
+	if t.Name() != "" {
+		return ""
+	}
+	if depth > 8 {
+		return "..."
+	}
+	var b strings.Builder
+	switch t.Kind() {
+	case reflect.Slice, reflect.Array:
+		open, close := "[", "]"
+		if t.Kind() == reflect.Array {
+			open, close = "(", ")"
+		}
+		b.WriteString(open)
+		for i := range rv.Len() {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(reprDepth(rv.Index(i).Interface(), depth+1))
+		}
+		if t.Kind() == reflect.Array && rv.Len() == 1 {
+			b.WriteString(",")
+		}
+		b.WriteString(close)
+	case reflect.Map:
+		b.WriteString("{")
+		for i, k := range sortedKeys(rv) {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(reprDepth(k.Interface(), depth+1))
+			b.WriteString(": ")
+			b.WriteString(reprDepth(rv.MapIndex(k).Interface(), depth+1))
+		}
+		b.WriteString("}")
+	default:
+		return ""
+	}
+	return b.String()
 }

@@ -26,7 +26,7 @@ print("keys() ->", kv.keys())
 
 snap = kv.snapshot()
 print("snapshot() is a %s proxy: len=%d, 'peer' in it: %s, dict(): %s" % (
-    type(snap).__name__, len(snap), "peer" in snap, dict(snap)))
+    snap.__class__.__name__, len(snap), "peer" in snap, dict(snap)))
 
 try:
     kv.get("missing")

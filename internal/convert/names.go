@@ -44,19 +44,86 @@ func FieldName(f reflect.StructField) (name string, ok bool) {
 // returned renames (Go name -> Python name, "" to hide): an `rpyc` tag with a name (or "-")
 // wins, then the rename, then PyName of the Go name.
 func FieldNameRenamed(f reflect.StructField, renames map[string]string) (name string, ok bool) {
+	name, _, ok = FieldDecl(f, renames)
+	return name, ok
+}
+
+// FieldDecl is [FieldNameRenamed] with the options of the field's declaration: the text after
+// the name in its `rpyc:"name,options"` tag or in its RPyCNames() value (which has the syntax of
+// a tag: "name,options", ",options" to keep the default name, "" or "-" to hide). opts is ""
+// when there are none.
+func FieldDecl(f reflect.StructField, renames map[string]string) (name, opts string, ok bool) {
 	if tag, has := f.Tag.Lookup("rpyc"); has {
-		name, _, _ := strings.Cut(tag, ",")
-		if name == "-" {
-			return "", false
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "-" && opts == "" {
+			return "", "", false
 		}
-		if name != "" {
-			return name, true
+		if name != "" || opts != "" {
+			if name == "" {
+				if r, has := renames[f.Name]; has {
+					if name, _, ok = ParseDecl(r); !ok {
+						return "", "", false
+					}
+				}
+			}
+			if name == "" {
+				name = PyName(f.Name)
+			}
+			return name, opts, true
 		}
 	}
 	if r, has := renames[f.Name]; has {
-		return r, r != ""
+		name, opts, ok = ParseDecl(r)
+		if ok && name == "" {
+			name = PyName(f.Name)
+		}
+		return name, opts, ok
 	}
-	return PyName(f.Name), true
+	return PyName(f.Name), "", true
+}
+
+// ParseDecl splits a member declaration of the tag syntax, "name[,options]", as an RPyCNames()
+// value holds it: ok is false for "" and "-" (the member is hidden); name is "" when only options
+// are given (",public"): the caller's default name applies.
+func ParseDecl(decl string) (name, opts string, ok bool) {
+	if decl == "" || decl == "-" {
+		return "", "", false
+	}
+	name, opts, _ = strings.Cut(decl, ",")
+	return name, opts, true
+}
+
+// HasOption reports whether the comma-separated options opts contain opt. An option of the form
+// key=value (default=...) takes the rest of the text, commas included, so nothing after it is
+// an option.
+func HasOption(opts, opt string) bool {
+	for opts != "" {
+		var o string
+		o, opts, _ = strings.Cut(opts, ",")
+		if o == opt {
+			return true
+		}
+		if strings.Contains(o, "=") {
+			return false
+		}
+	}
+	return false
+}
+
+// OptionValue returns the value of the option key=value in opts: the text after "key=" up to the
+// end of opts (a value may contain commas, so such an option comes last).
+func OptionValue(opts, key string) (string, bool) {
+	for opts != "" {
+		var o string
+		if strings.HasPrefix(opts, key+"=") {
+			return opts[len(key)+1:], true
+		}
+		o, opts, _ = strings.Cut(opts, ",")
+		if strings.Contains(o, "=") {
+			return "", false
+		}
+	}
+	return "", false
 }
 
 // field is a struct field that a Python value may fill.
