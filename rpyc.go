@@ -25,6 +25,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/gorpyc/rpyc/brine"
 	"github.com/gorpyc/rpyc/channel"
 	"github.com/gorpyc/rpyc/compat"
 	"github.com/gorpyc/rpyc/netref"
@@ -215,6 +216,16 @@ func (o *options) start(ctx context.Context, rwc io.ReadWriteCloser, opts ...pro
 	cfg := o.cfg
 	if c, ok := rwc.(net.Conn); ok {
 		cfg.Endpoints = [2]net.Addr{c.LocalAddr(), c.RemoteAddr()}
+	}
+	if cfg.Channel.Budget == nil && cfg.MaxDecodedSize >= 0 {
+		// A frame larger than twice what a message may decode into cannot be decoded anyway:
+		// refuse it before it is read or inflated, so a hostile server's zlib-compressed
+		// amplification costs nothing.
+		limit := cfg.MaxDecodedSize
+		if limit == 0 {
+			limit = brine.DefaultMaxDecodedSize
+		}
+		cfg.Channel.Budget = protocol.NewBudget(2 * limit)
 	}
 	opts = append(opts, protocol.WithObjects(pyobj.Handler{}))
 	pc, err := protocol.NewClient(ctx, channel.New(rwc, cfg.Channel), o.service, cfg, opts...)
