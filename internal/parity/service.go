@@ -51,15 +51,31 @@ func (s *ParityService) OnConnect(c *protocol.Conn) { s.mu.Lock(); s.conn = c; s
 
 // Values and conversions.
 
-func (s *ParityService) Add(a, b int) int                   { return a + b }
-func (s *ParityService) AddBig(a, b *big.Int) *big.Int      { return new(big.Int).Add(a, b) }
-func (s *ParityService) Echo(x any) any                     { return x }
-func (s *ParityService) Negate(flag bool) bool              { return !flag }
-func (s *ParityService) Scale(x float64, k int) float64     { return x * float64(k) }
-func (s *ParityService) Concat(parts ...string) string      { return strings.Join(parts, "") }
-func (s *ParityService) BigEcho(n *big.Int) *big.Int        { return n }
+// Add is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
+func (s *ParityService) Add(a, b int) int { return a + b }
+
+// AddBig is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
+func (s *ParityService) AddBig(a, b *big.Int) *big.Int { return new(big.Int).Add(a, b) }
+
+// Echo is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
+func (s *ParityService) Echo(x any) any { return x }
+
+// Negate is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
+func (s *ParityService) Negate(flag bool) bool { return !flag }
+
+// Scale is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
+func (s *ParityService) Scale(x float64, k int) float64 { return x * float64(k) }
+
+// Concat is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
+func (s *ParityService) Concat(parts ...string) string { return strings.Join(parts, "") }
+
+// BigEcho is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
+func (s *ParityService) BigEcho(n *big.Int) *big.Int { return n }
+
+// PointNorm is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) PointNorm(p struct{ X, Y int }) int { return p.X*p.X + p.Y*p.Y }
 
+// Total is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) Total(xs []int) int {
 	t := 0
 	for _, x := range xs {
@@ -68,6 +84,7 @@ func (s *ParityService) Total(xs []int) int {
 	return t
 }
 
+// SumValues is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) SumValues(m map[string]int) int {
 	t := 0
 	for _, v := range m {
@@ -76,6 +93,7 @@ func (s *ParityService) SumValues(m map[string]int) int {
 	return t
 }
 
+// KeysOf is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) KeysOf(m map[string]int) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
@@ -85,6 +103,7 @@ func (s *ParityService) KeysOf(m map[string]int) []string {
 	return keys
 }
 
+// Nested is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) Nested(xss [][]int) int {
 	t := 0
 	for _, xs := range xss {
@@ -103,6 +122,7 @@ type GreetArgs struct {
 	Punct    string `rpyc:",default=!"`
 }
 
+// Greet is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) Greet(a GreetArgs) string {
 	return fmt.Sprintf("%s, %s%s", a.Greeting, a.Name, a.Punct)
 }
@@ -114,6 +134,7 @@ type ResizeArgs struct {
 	Unit   string `rpyc:",kwonly,default=px"`
 }
 
+// Resize is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) Resize(a ResizeArgs) brine.Tuple {
 	var h any
 	if a.Height != nil {
@@ -128,6 +149,7 @@ type JoinArgs struct {
 	Sep   string   `rpyc:",default= "`
 }
 
+// Join is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) Join(a JoinArgs) string { return strings.Join(a.Parts, a.Sep) }
 
 // OptionsArgs is def options(**kw).
@@ -135,6 +157,7 @@ type OptionsArgs struct {
 	Kw map[string]any `rpyc:",kwargs"`
 }
 
+// Options is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) Options(a OptionsArgs) brine.Tuple {
 	keys := make([]string, 0, len(a.Kw))
 	for k := range a.Kw {
@@ -150,17 +173,25 @@ func (s *ParityService) Options(a OptionsArgs) brine.Tuple {
 
 // Containers.
 
+// Numbers is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) Numbers() []int { return []int{1, 2, 3, 4, 5} }
+
+// NumbersRef is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) NumbersRef() protocol.ByRef {
 	return protocol.ByRef{Value: []int{10, 20, 30, 40, 50}}
 }
+
+// Scores is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) Scores() map[string]int {
 	return map[string]int{"alice": 1, "bob": 2, "carol": 3}
 }
+
+// Square is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) Square() func(int) int { return func(x int) int { return x * x } }
 
 // Iteration.
 
+// Count is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) Count(n int) iter.Seq[int] {
 	return func(yield func(int) bool) {
 		for i := range n {
@@ -171,12 +202,14 @@ func (s *ParityService) Count(n int) iter.Seq[int] {
 	}
 }
 
+// Pairs is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) Pairs() iter.Seq2[string, int] {
 	return func(yield func(string, int) bool) {
 		_ = yield("a", 1) && yield("b", 2)
 	}
 }
 
+// Chan is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) Chan(n int) <-chan int {
 	ch := make(chan int, n)
 	for i := range n {
@@ -192,10 +225,15 @@ type Countdown struct {
 	n  int
 }
 
+// RPyCNames is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (c *Countdown) RPyCNames() map[string]string {
 	return map[string]string{"Iter": "__iter__", "Next": "__next__"}
 }
+
+// Iter is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (c *Countdown) Iter() *Countdown { return c }
+
+// Next is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (c *Countdown) Next() (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -206,6 +244,7 @@ func (c *Countdown) Next() (int, error) {
 	return c.n + 1, nil
 }
 
+// Countdown is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) Countdown(n int) *Countdown { return &Countdown{n: n} }
 
 // Objects.
@@ -213,27 +252,46 @@ func (s *ParityService) Countdown(n int) *Countdown { return &Countdown{n: n} }
 // Point is exposed by reference.
 type Point struct{ X, Y int }
 
-func (p *Point) Norm2() int     { return p.X*p.X + p.Y*p.Y }
+// Norm2 is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
+func (p *Point) Norm2() int { return p.X*p.X + p.Y*p.Y }
+
+// String is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (p *Point) String() string { return fmt.Sprintf("Point(%d, %d)", p.X, p.Y) }
 
+// GetPoint is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) GetPoint() *Point { return &Point{X: 3, Y: 4} }
 
 // MyClass is rpyc's tests/test_attr_access.py MyClass: foo, bar and spam public but not
 // exposed, _privy private, __add__ a dunder, foobar exposed.
 type MyClass struct{}
 
+// RPyCNames renames MyClass's members as the Python twin names them.
 func (MyClass) RPyCNames() map[string]string {
 	return map[string]string{"Foo": ",public", "Bar": ",public", "Spam": ",public", "Privy": "_privy", "Add": "__add__"}
 }
-func (m *MyClass) Add(other string) string { return m.Foo() + other }
-func (m *MyClass) Foo() string             { return "foo" }
-func (m *MyClass) Bar() string             { return "bar" }
-func (m *MyClass) Spam() string            { return "spam" }
-func (m *MyClass) Privy() string           { return "privy" }
-func (m *MyClass) Foobar() string          { return "Fee Fie Foe Foo" }
 
+// Add is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
+func (m *MyClass) Add(other string) string { return m.Foo() + other }
+
+// Foo is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
+func (m *MyClass) Foo() string { return "foo" }
+
+// Bar is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
+func (m *MyClass) Bar() string { return "bar" }
+
+// Spam is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
+func (m *MyClass) Spam() string { return "spam" }
+
+// Privy is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
+func (m *MyClass) Privy() string { return "privy" }
+
+// Foobar is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
+func (m *MyClass) Foobar() string { return "Fee Fie Foe Foo" }
+
+// MyClass is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) MyClass() *MyClass { return &MyClass{} }
 
+// Buffer is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) Buffer() *bytes.Buffer { return new(bytes.Buffer) }
 
 // Resource is a context manager recording its use in the service's log.
@@ -242,7 +300,10 @@ type Resource struct {
 	svc  *ParityService
 }
 
+// RPyCEnter is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (r *Resource) RPyCEnter(context.Context) (any, error) { r.svc.record("enter"); return r, nil }
+
+// RPyCExit is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (r *Resource) RPyCExit(_ context.Context, failed bool) (bool, error) {
 	if failed {
 		r.svc.record("exit-error")
@@ -252,15 +313,22 @@ func (r *Resource) RPyCExit(_ context.Context, failed bool) (bool, error) {
 	return false, nil
 }
 
-func (s *ParityService) record(e string)     { s.mu.Lock(); s.log = append(s.log, e); s.mu.Unlock() }
+func (s *ParityService) record(e string) { s.mu.Lock(); s.log = append(s.log, e); s.mu.Unlock() }
+
+// Resource is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) Resource() *Resource { return &Resource{Name: "res", svc: s} }
+
+// ResourceLog is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) ResourceLog() []string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]string(nil), s.log...)
 }
 
-func (s *ParityService) Foo() string   { return "public, not exposed" }
+// Foo is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
+func (s *ParityService) Foo() string { return "public, not exposed" }
+
+// Privy is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) Privy() string { return "privy" }
 
 // Exceptions.
@@ -268,12 +336,18 @@ func (s *ParityService) Privy() string { return "privy" }
 // CodedError is a Go error type carrying a Python attribute (protocol.ExceptionAttrs).
 type CodedError struct{ Code int }
 
+// Error is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (e *CodedError) Error() string { return "bad value" }
+
+// Unwrap is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (e *CodedError) Unwrap() error { return protocol.ValueError }
+
+// RPyCAttrs is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (e *CodedError) RPyCAttrs() []protocol.Attr {
 	return []protocol.Attr{{Name: "code", Value: e.Code}}
 }
 
+// Fail is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) Fail(kind string) error {
 	switch kind {
 	case "key":
@@ -313,14 +387,17 @@ func (s *ParityService) Fail(kind string) error {
 
 // Callbacks.
 
+// Call is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) Call(ctx context.Context, fn *netref.Ref, arg any) (any, error) {
 	return fn.Call(ctx, arg)
 }
 
+// CallKw is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) CallKw(ctx context.Context, fn *netref.Ref) (any, error) {
 	return fn.Call(ctx, 1, netref.Kwargs{"k": 2})
 }
 
+// Map is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) Map(ctx context.Context, fn *netref.Ref, items []any) ([]any, error) {
 	out := make([]any, len(items))
 	for i, it := range items {
@@ -333,6 +410,7 @@ func (s *ParityService) Map(ctx context.Context, fn *netref.Ref, items []any) ([
 	return out, nil
 }
 
+// PingBack is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) PingBack(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	c := s.conn
@@ -344,6 +422,7 @@ func (s *ParityService) PingBack(ctx context.Context) (string, error) {
 	return netref.As[string](root.CallMethod(ctx, "get_service_name"))
 }
 
+// Sleep is part of the surface the Python twin (tox-interop/parity_service.py) mirrors.
 func (s *ParityService) Sleep(ctx context.Context, seconds float64) (float64, error) {
 	select {
 	case <-time.After(time.Duration(seconds * float64(time.Second))):

@@ -42,6 +42,7 @@ const (
 	Raw            Dir = 2
 )
 
+// String names the direction as the tap prints it.
 func (d Dir) String() string {
 	switch d {
 	case ClientToServer:
