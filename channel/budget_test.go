@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"net"
+	"os"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/gorpyc/rpyc/channel"
 )
@@ -71,5 +73,22 @@ func TestReaderBudget(t *testing.T) {
 				t.Fatalf("a refused frame holds %d bytes of the budget", b.used.Load())
 			}
 		})
+	}
+}
+
+// TestWriteTimeout: a Send to a peer that never reads fails within WriteTimeout, and the
+// channel is unusable afterwards.
+func TestWriteTimeout(t *testing.T) {
+	a, b := net.Pipe() // unbuffered: a write blocks until the other side reads
+	defer b.Close()
+	w := channel.New(a, channel.Config{WriteTimeout: 200 * time.Millisecond})
+	defer w.Close()
+	start := time.Now()
+	err := w.Send([]byte("nobody reads this"))
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Send to a peer that does not read: %v, want os.ErrDeadlineExceeded", err)
+	}
+	if d := time.Since(start); d < 90*time.Millisecond || d > 5*time.Second {
+		t.Fatalf("Send gave up after %v, want about 200 ms", d)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // maxRetained is the largest buffer a Channel keeps for reuse between calls;
@@ -38,9 +39,11 @@ type Channel struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	wmu  sync.Mutex
-	wbuf []byte
-	werr error // sticky error after a partial write
+	wmu     sync.Mutex
+	wbuf    []byte
+	werr    error      // sticky error after a partial write
+	wdl     wdeadliner // w, if its writes can be given a deadline (WriteTimeout)
+	wdlNext time.Time  // when the write deadline must be pushed back next
 
 	rmu   sync.Mutex
 	br    *bufio.Reader // r, buffered
@@ -67,8 +70,17 @@ func NewSplit(r io.Reader, w io.Writer, c io.Closer, cfg Config) *Channel {
 	// A read buffer lets one read system call bring a whole small frame (header, payload and
 	// flusher), or several, instead of one call for the header and another for the rest.
 	br := bufio.NewReaderSize(r, readBufferSize)
-	return &Channel{cfg: ncfg, cfgErr: err, br: br, w: w, closer: c,
+	ch := &Channel{cfg: ncfg, cfgErr: err, br: br, w: w, closer: c,
 		timer: newFrameTimer(r, ncfg.FrameTimeout), acct: account{b: ncfg.Budget}}
+	if d, ok := w.(wdeadliner); ok && ncfg.WriteTimeout > 0 {
+		ch.wdl = d
+	}
+	return ch
+}
+
+// wdeadliner is a transport whose writes can be given a deadline.
+type wdeadliner interface {
+	SetWriteDeadline(t time.Time) error
 }
 
 // readBufferSize is the size of a Channel's read buffer.
@@ -96,6 +108,16 @@ func (c *Channel) Send(payload []byte) error {
 	frame, err := appendFrame(c.wbuf[:0], payload, &c.cfg)
 	if err != nil {
 		return err
+	}
+	if c.wdl != nil {
+		// The deadline is pushed back only when half of it has passed: a write that blocks
+		// fails within [WriteTimeout/2, WriteTimeout], and most writes cost no extra call.
+		if now := time.Now(); now.After(c.wdlNext) {
+			if c.wdl.SetWriteDeadline(now.Add(c.cfg.WriteTimeout)) != nil {
+				c.wdl = nil // not supported after all (os.ErrNoDeadline)
+			}
+			c.wdlNext = now.Add(c.cfg.WriteTimeout / 2)
+		}
 	}
 	n, err := c.w.Write(frame)
 	if err == nil && n != len(frame) {

@@ -316,12 +316,13 @@ func TestConfigDefaults(t *testing.T) {
 		MaxFrameSize:         DefaultMaxFrameSize,
 		MaxMessageSize:       DefaultMaxMessageSize,
 		FrameTimeout:         DefaultFrameTimeout,
+		WriteTimeout:         DefaultWriteTimeout,
 	}
 	if got != want {
 		t.Fatalf("Config() = %+v, want %+v", got, want)
 	}
 	custom := Config{CompressionThreshold: 7, CompressionLevel: 9, DisableCompression: true, MaxFrameSize: 10, MaxMessageSize: 20,
-		FrameTimeout: -1}
+		FrameTimeout: -1, WriteTimeout: -1}
 	if got := New(&bytes.Buffer{}, custom).Config(); got != custom {
 		t.Fatalf("Config() = %+v, want %+v", got, custom)
 	}

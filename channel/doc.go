@@ -87,6 +87,10 @@
 //     working read deadlines it is not enforced. With the defaults a frame
 //     of MaxFrameSize bytes must arrive at 2.2 MB/s or more; raise
 //     FrameTimeout for large messages over slow links.
+//   - WriteTimeout (default 30 s, [DefaultWriteTimeout]; negative turns it
+//     off) bounds how long a Send may block on a peer that does not read,
+//     through the transport's SetWriteDeadline, pushed back at most twice
+//     per timeout so that writing costs no extra system call.
 //
 // Python's rpyc has none of these limits: its Channel reads whatever length
 // a header declares, decompresses without bound and waits forever.

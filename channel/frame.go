@@ -50,6 +50,9 @@ const (
 	// MaxFrameSize) through at 2.2 MB/s while a peer that trickles a frame,
 	// or sends part of one and stalls, is cut off within half a minute.
 	DefaultFrameTimeout = 30 * time.Second
+
+	// DefaultWriteTimeout is the default time a writer waits for a peer that does not read.
+	DefaultWriteTimeout = 30 * time.Second
 )
 
 // Errors returned by this package. They are always wrapped with context, so
@@ -161,6 +164,16 @@ type Config struct {
 	// (os.ErrNoDeadline), FrameTimeout is not enforced.
 	FrameTimeout time.Duration
 
+	// WriteTimeout bounds how long one Send may block on a peer that does not read: a frame
+	// not written within it (give or take half of it) fails with an error wrapping
+	// os.ErrDeadlineExceeded (sticky if part of it was written). Raise it for large messages
+	// over slow links. It is enforced through the
+	// transport's SetWriteDeadline (net.Conn, os.File pipes), refreshed at most twice per
+	// timeout so that writing costs no system call; on a transport without deadlines it is not
+	// enforced. 0 means DefaultWriteTimeout (30 s); a negative value turns it off. Python's rpyc
+	// has no such limit.
+	WriteTimeout time.Duration
+
 	// Budget, if set, is charged for the memory a reader allocates for a frame beyond
 	// growStep-sized buffers (large raw payloads as their pieces arrive, decompressed output
 	// before it is allocated): a frame that does not fit fails with ErrBudget, and the stream is
@@ -250,6 +263,9 @@ func (c Config) normalize() (Config, error) {
 	}
 	if c.FrameTimeout == 0 {
 		c.FrameTimeout = DefaultFrameTimeout
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
 	}
 	return c, nil
 }
