@@ -68,6 +68,13 @@ var chainCases = []struct {
 	}},
 	{"root", "root", func(t *testing.T, r *rpyc.Ref) any { return r }},
 	{"resource", "resource", func(t *testing.T, r *rpyc.Ref) any { return call(t, r, "resource") }},
+	{"class", "class", func(t *testing.T, r *rpyc.Ref) any {
+		v, err := r.GetAttr(ctxFor(t, callTimeout), "Point")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}},
 }
 
 // TestInteropChainedProxies passes proxies of one Python service (A) to another (B) through the

@@ -13,6 +13,17 @@
 //
 // Python rpyc 5.x and 6.x use different message envelopes and cannot talk to each other; gorpyc
 // speaks both. Connect finds the server's dialect by itself unless [WithDialect] says which.
+//
+// A client needs no other package: this one also offers brine's values ([Tuple], [Slice],
+// [FrozenSet]), copies of remote containers ([Copy], [Dict], [Set]), the errors to test with
+// errors.Is ([ErrClosed], [ErrStopIteration], and every Python exception class: [KeyError],
+// [ValueError], ...) and the configuration ([Config], [DefaultConfig], the dialects), each an
+// alias of the lower package's own, so the names are interchangeable.
+//
+//	rows, err := rpyc.As[[]map[string]any](root.CallMethod(ctx, "rows"))  // a list of dicts, by value
+//	if errors.Is(err, rpyc.KeyError) { ... }
+//
+// The library logs nothing unless given a logger ([WithLogger]).
 package rpyc
 
 import (

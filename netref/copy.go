@@ -183,55 +183,105 @@ func (c *copier) list(r *Ref) (any, error) {
 		return nil, err
 	}
 	out := make([]any, 0, n)
-	for a := 0; a < n; {
-		b := min(a+c.limit, n)
-		items, err := c.listRange(r, a, b, n)
+	step := c.limit
+	for pos := 0; pos < n; {
+		end := min(pos+step, n)
+		s, err := c.slice(r, pos, end, n)
+		if err != nil {
+			return nil, err
+		}
+		text, ok, err := c.reprText(s)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			items, complete := parseListPrefix(text)
+			if complete && len(items) == end-pos {
+				c.learn(text, len(items))
+				out = append(out, items...)
+				pos, step = end, min(step*2, c.limit)
+				continue
+			}
+			if !complete && len(items) < end-pos {
+				// The item after the literals is the odd one: fetched by itself, and the
+				// next slice is about twice the distance to it.
+				odd, err := r.request(c.ctx, compat.HandleCallAttr, r, "__getitem__", brine.Tuple{int64(pos + len(items))}, brine.Tuple{})
+				if err != nil {
+					return nil, err
+				}
+				if ref, isRef := odd.(*Ref); isRef { // else the text did not line up with the items
+					v, err := c.value(ref)
+					if err != nil {
+						return nil, err
+					}
+					out = append(append(out, items...), v)
+					pos, step = pos+len(items)+1, min(max(2*len(items), 64), c.limit)
+					continue
+				}
+			}
+		}
+		// repr() raised, or its text is not one literal per item: halve the slice.
+		items, err := c.listRange(r, pos, end, n)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, items...)
-		a = b
+		pos = end
 	}
 	return out, nil
 }
 
-// listRange copies r[a:b] (n is len(r)): by repr(), or, if that is not made of literals, by
-// halves until single items are left, which are copied by their own means.
+// slice returns r[a:b] as a new remote list (r itself for the whole list), released at the end
+// of the copy.
+func (c *copier) slice(r *Ref, a, b, n int) (*Ref, error) {
+	if a == 0 && b == n {
+		return r, nil
+	}
+	sv, err := r.request(c.ctx, compat.HandleCallAttr, r, "__getitem__",
+		brine.Tuple{brine.Slice{Start: int64(a), Stop: int64(b)}}, brine.Tuple{})
+	if err != nil {
+		return nil, err
+	}
+	ref, ok := sv.(*Ref)
+	if !ok {
+		return nil, fmt.Errorf("rpyc: list slice arrived as %T", sv)
+	}
+	c.temps = append(c.temps, ref)
+	return ref, nil
+}
+
+// listRange copies r[a:b] (n is len(r)) by halves, until the halves' repr() are literals or
+// single items are left, which are copied by their own means.
 func (c *copier) listRange(r *Ref, a, b, n int) ([]any, error) {
-	s := r
-	if a > 0 || b < n {
-		sv, err := r.request(c.ctx, compat.HandleCallAttr, r, "__getitem__",
-			brine.Tuple{brine.Slice{Start: int64(a), Stop: int64(b)}}, brine.Tuple{})
+	if b-a <= 8 {
+		s, err := c.slice(r, a, b, n)
 		if err != nil {
 			return nil, err
 		}
-		ref, ok := sv.(*Ref)
-		if !ok {
-			return nil, fmt.Errorf("rpyc: list slice arrived as %T", sv)
-		}
-		c.temps = append(c.temps, ref)
-		s = ref
-	}
-	v, ok, err := c.repr(s, listCopy)
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		return v.([]any), nil
-	}
-	if b-a <= 8 {
 		return c.items(s, b-a)
 	}
 	mid := a + (b-a)/2
-	left, err := c.listRange(r, a, mid, n)
-	if err != nil {
-		return nil, err
+	var out []any
+	for _, h := range [2][2]int{{a, mid}, {mid, b}} {
+		s, err := c.slice(r, h[0], h[1], n)
+		if err != nil {
+			return nil, err
+		}
+		v, ok, err := c.repr(s, listCopy)
+		if err != nil {
+			return nil, err
+		}
+		if ok && len(v.([]any)) == h[1]-h[0] {
+			out = append(out, v.([]any)...)
+			continue
+		}
+		items, err := c.listRange(r, h[0], h[1], n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, items...)
 	}
-	right, err := c.listRange(r, mid, b, n)
-	if err != nil {
-		return nil, err
-	}
-	return append(left, right...), nil
+	return out, nil
 }
 
 // items copies the first n items of a short container, item by item (one BUFFITER).
@@ -253,35 +303,45 @@ func (c *copier) items(s *Ref, n int) ([]any, error) {
 	return out, nil
 }
 
-// repr fetches repr(r) and reads it as literals of the container kind; ok is false if it is not
-// made of literals (or repr() raised).
-func (c *copier) repr(r *Ref, kind copyKind) (v any, ok bool, err error) {
+// reprText fetches repr(r); ok is false if repr() raised.
+func (c *copier) reprText(r *Ref) (text string, ok bool, err error) {
 	rv, err := r.request(c.ctx, compat.HandleRepr, r)
 	if err != nil {
 		var re *protocol.RemoteError
 		if errors.As(err, &re) && !(re.Name == "ValueError" && strings.Contains(re.Message(), "integer string conversion")) {
-			return nil, false, nil // an object whose repr() fails: copy item by item
+			return "", false, nil // an object whose repr() fails: copy item by item
 		}
 		// An int beyond Python's 4300 digits: the owner could not send it either (its brine
 		// fails, and Python's server then drops the connection), so the copy fails here.
-		return nil, false, err
+		return "", false, err
 	}
-	text, isStr := rv.(string)
-	if !isStr {
-		return nil, false, nil
+	text, ok = rv.(string)
+	return text, ok, nil
+}
+
+// repr fetches repr(r) and reads it as literals of the container kind; ok is false if it is not
+// made of literals (or repr() raised).
+func (c *copier) repr(r *Ref, kind copyKind) (v any, ok bool, err error) {
+	text, ok, err := c.reprText(r)
+	if !ok || err != nil {
+		return nil, false, err
 	}
 	v, perr := parseLiteral(text)
 	if perr != nil || !kindOf(v, r.TypeName()) {
 		return nil, false, nil
 	}
 	if kind == listCopy {
-		items := v.([]any)
-		if len(items) > 0 {
-			per := max(len(text)/len(items), 1)
-			c.limit = min(max(reprBytes/per, 1024), reprMaxItems)
-		}
+		c.learn(text, len(v.([]any)))
 	}
 	return v, true, nil
+}
+
+// learn sizes the next list slices from the repr text of items items: about reprBytes each.
+func (c *copier) learn(text string, items int) {
+	if items > 0 {
+		per := max(len(text)/items, 1)
+		c.limit = min(max(reprBytes/per, 1024), reprMaxItems)
+	}
 }
 
 // kindOf reports whether a parsed repr is of the container type name.

@@ -23,7 +23,7 @@ var errNotLiteral = errors.New("not a Python literal")
 // bytearray → pickle.ByteArray. It accepts exactly what CPython's repr writes for these types
 // and fails with errNotLiteral on anything else.
 func parseLiteral(s string) (any, error) {
-	p := literalParser{s: s, intern: map[string]string{}}
+	p := literalParser{s: s, intern: map[string]any{}}
 	v, err := p.value(0)
 	if err != nil {
 		return nil, err
@@ -34,11 +34,44 @@ func parseLiteral(s string) (any, error) {
 	return v, nil
 }
 
+// parseListPrefix reads the repr() of a list like parseLiteral. When it is not made of literals
+// only, it returns the items before the first one that is not, and complete false.
+func parseListPrefix(s string) (items []any, complete bool) {
+	p := literalParser{s: s, intern: map[string]any{}}
+	if !p.eat("[") {
+		return nil, false
+	}
+	items = []any{}
+	if p.eat("]") {
+		return items, p.i == len(s)
+	}
+	for {
+		v, err := p.value(1)
+		if err != nil {
+			return items, false
+		}
+		switch {
+		case p.eat(", "):
+			items = append(items, v)
+		case p.eat("]"):
+			if p.i != len(s) {
+				return items, false
+			}
+			return append(items, v), true
+		default:
+			return items, false // v was only the start of the item
+		}
+	}
+}
+
 type literalParser struct {
 	s      string
 	i      int
-	intern map[string]string // short strings (dict keys, mostly) share one copy
+	intern map[string]any // short strings (dict keys, mostly) share one copy, boxed once
 }
+
+// maxInterned bounds the strings parseLiteral shares: dict keys repeat, other values rarely.
+const maxInterned = 4096
 
 // maxLiteralDepth bounds nesting like brine.MaxDepth (CPython's repr stops far earlier).
 const maxLiteralDepth = brine.MaxDepth
@@ -374,7 +407,7 @@ func (p *literalParser) str() (any, error) {
 		case quote:
 			s := p.s[start:p.i]
 			p.i++
-			return p.keep(s), nil
+			return p.keep(s), nil // a boxed string
 		case '\\':
 			return p.strSlow(quote, start)
 		}
@@ -383,17 +416,19 @@ func (p *literalParser) str() (any, error) {
 	return nil, errNotLiteral
 }
 
-// keep returns a copy of s that does not hold on to the whole repr: short strings (dict keys,
-// mostly) are shared.
-func (p *literalParser) keep(s string) string {
-	if len(s) > 32 {
+// keep returns s, copied so as not to hold on to the whole repr, as an interface value: short
+// strings (dict keys, mostly) are shared, boxed once.
+func (p *literalParser) keep(s string) any {
+	if len(s) > 16 {
 		return strings.Clone(s)
 	}
 	if k, ok := p.intern[s]; ok {
 		return k
 	}
 	k := strings.Clone(s)
-	p.intern[k] = k
+	if len(p.intern) < maxInterned {
+		p.intern[k] = k
+	}
 	return k
 }
 

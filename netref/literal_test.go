@@ -71,3 +71,20 @@ func TestParseLiteralRefuses(t *testing.T) {
 		}
 	}
 }
+
+func TestParseListPrefix(t *testing.T) {
+	for _, c := range []struct {
+		s        string
+		n        int
+		complete bool
+	}{
+		{"[]", 0, true}, {"[1]", 1, true}, {"[1, 'a', [2, 3]]", 3, true},
+		{"[1, 2, Point(1, 2), 3]", 2, false}, {"[<object>]", 0, false}, {"[[1, x], 2]", 0, false},
+		{"[1, 2]x", 1, false}, {"[1.5e3x, 2]", 0, false}, {"{1: 2}", 0, false}, {"[1, 2", 1, false},
+	} {
+		items, complete := parseListPrefix(c.s)
+		if len(items) != c.n || complete != c.complete {
+			t.Errorf("parseListPrefix(%q) = %v, %v; want %d items, %v", c.s, items, complete, c.n, c.complete)
+		}
+	}
+}

@@ -10,7 +10,13 @@
 //
 // Results are Go values in brine's value model (see package brine) or *Ref for objects that
 // stay remote: Python lists, dicts, sets, instances and modules arrive as *Ref. Use [As] to
-// convert a result to a Go type.
+// convert a result to a Go type; it copies proxied lists, dicts and sets by value when the type
+// needs it ([Copy]). [Ref.Iter] iterates with the semantics of Python's for loop, batching only
+// where that changes nothing; [Ref.BuffIter] is Python's rpyc.buffiter.
+//
+// A Ref passed to another connection (an argument, a callback's result) is forwarded there: the
+// other peer uses it as the owner's object, every request being relayed to the owner, as Python
+// chains netrefs (see package protocol, forward.go).
 //
 // A Ref holds references on its owner's object table. Call [Ref.Release] when done; a Ref that
 // becomes unreachable is released by a cleanup as a fallback, like Python's __del__.

@@ -157,6 +157,14 @@ func (c *Conn) export(v any) compat.IDPack {
 	}
 	c.nextID++
 	id := compat.IDPack{Name: name, ClassID: cid, InstanceID: c.nextID}
+	if r, ok := v.(*Ref); ok && r.IsClass() {
+		// A class of another connection, forwarded: instance id 0 and the class id its
+		// instances get, as Python's chained netrefs keep, so that the peer proxies it as a
+		// class (isinstance works). A second class of the same name keeps a fresh id.
+		if _, taken := c.locals[compat.IDPack{Name: name, ClassID: cid}]; !taken {
+			id.InstanceID = 0
+		}
+	}
 	c.locals[id] = &localEntry{obj: v}
 	if hasIdentity {
 		c.byIdentity[idn] = id

@@ -128,6 +128,7 @@ def recursive():
 
 class GoClientParityService(rpyc.Service):
     exposed_ServiceError = ServiceError
+    exposed_Point = Point
 
     def on_connect(self, conn):
         self._conn = conn
@@ -173,6 +174,18 @@ class GoClientParityService(rpyc.Service):
         if n not in _rows_cache:
             _rows_cache[n] = rows(n)
         return _rows_cache[n]
+
+    def exposed_flat_rows(self, n, date_every=0):
+        """n small dicts {"id", "name", "score"} (goclient_bench.py, bench_copy_test.go); with
+        date_every, every date_every-th row also holds a datetime.date (not a literal)."""
+        key = ("flat", n, date_every)
+        if key not in _rows_cache:
+            out = [{"id": i, "name": "item%d" % i, "score": i * 0.5} for i in range(n)]
+            if date_every:
+                for i in range(0, n, date_every):
+                    out[i]["when"] = datetime.date(2024, 1, 1)
+            _rows_cache[key] = out
+        return _rows_cache[key]
 
     def exposed_data(self, name):
         if name == "recursive":
@@ -262,6 +275,11 @@ class GoClientParityService(rpyc.Service):
             do("not found", lambda: obj.not_found("/nonexistent/gorpyc"))
             do("nested list", lambda: list(obj.data("list")))
             do("generator", lambda: list(obj.gen(3)))
+        if kind == "class":
+            do("instance", lambda: obj(3, 4).norm2())
+            do("repr", lambda: repr(obj(1, 2)))
+            do("isinstance", lambda: isinstance(obj(1, 2), obj))
+            do("name", lambda: obj.__name__)
         if kind == "resource":
             def block():
                 with obj as r:

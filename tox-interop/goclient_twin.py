@@ -34,6 +34,7 @@ CHAIN_CASES = [
     ("callable", "callable", lambda r: r.add),
     ("root", "root", lambda r: r),
     ("resource", "resource", lambda r: r.resource()),
+    ("class", "class", lambda r: r.Point),
 ]
 
 
