@@ -72,6 +72,9 @@ type Config struct {
 	// is refused before it is allocated); beyond it the connection closes with ErrLimit. 0 means
 	// brine.DefaultMaxDecodedSize (64 MiB); negative means no limit. Python has no such limit.
 	MaxDecodedSize int64
+	// Observer, if set, is told about requests, messages and the connection's life, for metrics
+	// and tracing (see package rpycotel). nil costs nothing.
+	Observer Observer
 	// Budget, if set, is memory shared with other connections (a server's MemoryBudget): every
 	// received message is charged to it while it is handled. nil means no shared budget.
 	Budget *Budget

@@ -146,6 +146,9 @@ func newConn(ch *channel.Channel, root any, cfg Config, unread []byte, opts []Op
 	}
 	c.exec, c.objs = o.exec, o.objs
 	c.dialect.Store(uint32(cfg.Dialect))
+	if cfg.Observer != nil {
+		cfg.Observer.Opened(c)
+	}
 	go c.readLoop()
 	if h, ok := root.(ConnectHook); ok {
 		h.OnConnect(c)
@@ -365,6 +368,9 @@ func (c *Conn) readLoop() {
 			}
 			return
 		}
+		if c.cfg.Observer != nil {
+			c.cfg.Observer.Transferred(c, len(payload), false)
+		}
 		if err := c.dispatch(payload); err != nil {
 			c.protocolError(err)
 			return
@@ -414,6 +420,9 @@ func (c *Conn) finish() {
 		if r, ok := e.obj.(Releaser); ok {
 			r.RPyCRelease()
 		}
+	}
+	if c.cfg.Observer != nil {
+		c.cfg.Observer.Closed(c, context.Cause(c.ctx))
 	}
 	close(c.done)
 }
@@ -729,6 +738,9 @@ func (c *Conn) write(out []byte, reply bool) error {
 }
 
 func (c *Conn) send(out []byte) error {
+	if c.cfg.Observer != nil {
+		c.cfg.Observer.Transferred(c, len(out), true)
+	}
 	if err := c.ch.Send(out); err != nil {
 		if c.ctx.Err() != nil {
 			return fmt.Errorf("%w", context.Cause(c.ctx))
@@ -781,7 +793,12 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }
 // reply. Arguments are boxed like Python does: dumpable values by value, tuples element-wise,
 // proxies of this connection's peer as LOCAL_REF and anything else as a new reference. If ctx
 // has no deadline, Config.SyncRequestTimeout applies (TimeoutError "result expired").
-func (c *Conn) Request(ctx context.Context, h compat.Handler, args ...any) (any, error) {
+func (c *Conn) Request(ctx context.Context, h compat.Handler, args ...any) (v any, err error) {
+	if c.cfg.Observer != nil {
+		var done func(error)
+		ctx, done = c.cfg.Observer.Request(ctx, c, h, false)
+		defer func() { done(err) }()
+	}
 	res, seq, err := c.start(h, args)
 	if err != nil {
 		return nil, err

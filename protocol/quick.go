@@ -42,7 +42,15 @@ func (c *Conn) serveQuick(h compat.Handler, args brine.Tuple) (v any, handled bo
 	if !ok || (h != compat.HandleGetAttr && h != compat.HandleDir) {
 		return nil, false, nil
 	}
-	defer func() {
+	if c.cfg.Observer != nil {
+		defer func() {
+			if handled { // one the reader answered: observed here, not by serve
+				_, done := c.cfg.Observer.Request(c.ctx, c, h, true)
+				done(err)
+			}
+		}()
+	}
+	defer func() { // runs before the observer's: a panic is an answer too
 		if r := recover(); r != nil {
 			c.log.Error("rpyc: panic in handler", "handler", h, "panic", r)
 			v, handled, err = nil, true, fmt.Errorf("%w: %w", RuntimeError, newPanicError(r))

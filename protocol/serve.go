@@ -65,6 +65,11 @@ func lookupHandler(h compat.Handler) *handlerSpec {
 // serve runs one incoming request. A panic in Go code becomes an exception for this request
 // only.
 func (c *Conn) serve(ctx context.Context, h compat.Handler, spec *handlerSpec, args brine.Tuple) (result any, err error) {
+	if c.cfg.Observer != nil {
+		var done func(error)
+		ctx, done = c.cfg.Observer.Request(ctx, c, h, true)
+		defer func() { done(err) }()
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("rpyc: panic in handler", "handler", h, "panic", r)
