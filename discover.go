@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/netip"
 	"slices"
@@ -60,7 +61,9 @@ func buildDiscoverOptions(opts []DiscoverOption) discoverOptions {
 		opt(&o)
 	}
 	if o.registrar == nil {
-		o.registrar = &registry.UDPClient{Addr: registry.DefaultBroadcastAddr, Timeout: registry.DefaultTimeout}
+		// Quiet, as the rest of the library: registry clients log to slog.Default() otherwise.
+		o.registrar = &registry.UDPClient{Addr: registry.DefaultBroadcastAddr, Timeout: registry.DefaultTimeout,
+			Logger: slog.New(slog.DiscardHandler)}
 	}
 	return o
 }

@@ -516,6 +516,14 @@ func TestInteropCopy(t *testing.T) {
 			}
 			t.Logf("150,000 items with 151 datetimes copied in %v", time.Since(start).Round(time.Millisecond))
 		})
+		t.Run("difference: repr of a str subclass", func(t *testing.T) {
+			// README, Differences from Python rpyc: an object whose repr looks like a literal is
+			// copied as that literal (obtain would rebuild the Tagged instance).
+			got, err := netref.Copy(ctx, call(t, root, "data", "str_subclass"))
+			if err != nil || !reflect.DeepEqual(got, []any{"a", int64(1)}) {
+				t.Errorf("Copy([Tagged('a'), 1]) = %#v, %v", got, err)
+			}
+		})
 		t.Run("errors", func(t *testing.T) {
 			_, err := netref.Copy(ctx, call(t, root, "data", "recursive"))
 			if !errors.Is(err, netref.ErrRecursive) {

@@ -54,6 +54,10 @@ class Point:
         return hash((self.exposed_x, self.exposed_y))
 
 
+class Tagged(str):
+    """A str subclass with str's repr (copies read it as a str)."""
+
+
 class Bag:
     """A custom container class (not a builtin: clients build its proxy class from INSPECT)."""
 
@@ -117,6 +121,7 @@ DATA = {
     "dict_mixed": lambda: dict([("k%d" % i, i) for i in range(3000)] + [("when", datetime.date(2024, 5, 6))]),
     "big_dict": lambda: {"k%d" % i: [i] for i in range(300000)},
     "big_set": lambda: set(range(300000)),
+    "str_subclass": lambda: [Tagged("a"), 1],
 }
 
 
