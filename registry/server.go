@@ -101,6 +101,10 @@ type Server struct {
 	// ListenAndServe) starts serving, before the first request is read. With port 0 it is the
 	// way to learn the port.
 	NotifyStarted func(addr net.Addr)
+	// OnRequest, if set, is called for every request decoded with a known command, with the
+	// command and the transport ("udp" or "tcp"), before it is answered; for metrics (see
+	// cmd/rpyc-registry --metrics). It must be quick and safe for concurrent use.
+	OnRequest func(cmd Command, transport string)
 
 	initOnce sync.Once
 	tab      *table
@@ -496,6 +500,13 @@ func (s *Server) serveConn(tab *connTable, tc *tcpConn) {
 	}
 }
 
+// Registrations returns the number of names and of registrations (one per name and endpoint)
+// the server holds, stale ones included until the janitor prunes them.
+func (s *Server) Registrations() (names, entries int) {
+	s.init()
+	return s.tab.counts()
+}
+
 // Shutdown stops the server gracefully: it closes every packet connection and listener (so the
 // Serve methods return [ErrServerClosed]), lets TCP exchanges in progress finish, and returns
 // once every goroutine of the server has ended. If ctx ends first, it closes the remaining
@@ -551,11 +562,15 @@ func (s *Server) closeConns() {
 }
 
 // replyLimits are the largest replies a Python client reads, per command.
-type replyLimits struct{ query, list int }
+// (transport names the transport for OnRequest.)
+type replyLimits struct {
+	query, list int
+	transport   string
+}
 
 var (
-	udpLimits = replyLimits{query: MaxDatagramSize, list: MaxListReplySize}
-	tcpLimits = replyLimits{query: MaxDatagramSize, list: MaxDatagramSize}
+	udpLimits = replyLimits{query: MaxDatagramSize, list: MaxListReplySize, transport: "udp"}
+	tcpLimits = replyLimits{query: MaxDatagramSize, list: MaxDatagramSize, transport: "tcp"}
 )
 
 // okReply is the brine str "OK", the reply to REGISTER and UNREGISTER.
@@ -571,6 +586,9 @@ func (s *Server) handle(dst, data []byte, ip string, limits replyLimits) (reply 
 	if err != nil {
 		s.warn("registry: dropped request", "from", ip, "reason", err)
 		return dst, false
+	}
+	if s.OnRequest != nil {
+		s.OnRequest(req.cmd, limits.transport)
 	}
 	args := req.args
 	now := s.now()

@@ -118,12 +118,14 @@ const numHandlers = 32
 // nothing for attributes.
 var (
 	spanNames  [numHandlers]string
+	reqAdd     [numHandlers][2][]metric.AddOption
+	reqRecord  [numHandlers][2][]metric.RecordOption
 	reqAttrs   [numHandlers][2]metric.MeasurementOption
-	spanAttrs  [numHandlers][2]attribute.KeyValue
-	ioTransmit = metric.WithAttributeSet(attribute.NewSet(IODirectionKey.String("transmit")))
-	ioReceive  = metric.WithAttributeSet(attribute.NewSet(IODirectionKey.String("receive")))
+	spanAttrs  [numHandlers]attribute.KeyValue
+	ioTransmit = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(IODirectionKey.String("transmit")))}
+	ioReceive  = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(IODirectionKey.String("receive")))}
 	directions = [2]string{"outgoing", "incoming"}
-	spanKinds  = [2]trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient), trace.WithSpanKind(trace.SpanKindServer)}
+	spanKinds  = [2][]trace.SpanStartOption{{trace.WithSpanKind(trace.SpanKindClient)}, {trace.WithSpanKind(trace.SpanKindServer)}}
 	rpcSystem  = RPCSystemKey.String("rpyc")
 )
 
@@ -131,9 +133,12 @@ func init() {
 	for h := range numHandlers {
 		name := compat.Handler(h).String()
 		spanNames[h] = "rpyc " + name
+		spanAttrs[h] = HandlerKey.String(name)
 		for d := range 2 {
-			reqAttrs[h][d] = metric.WithAttributeSet(attribute.NewSet(HandlerKey.String(name), DirectionKey.String(directions[d])))
-			spanAttrs[h][d] = HandlerKey.String(name)
+			opt := metric.WithAttributeSet(attribute.NewSet(HandlerKey.String(name), DirectionKey.String(directions[d])))
+			reqAttrs[h][d] = opt
+			reqAdd[h][d] = []metric.AddOption{opt}
+			reqRecord[h][d] = []metric.RecordOption{opt}
 		}
 	}
 }
@@ -231,8 +236,8 @@ func (o *Observer) Transferred(_ *protocol.Conn, n int, out bool) {
 		attrs = ioTransmit
 	}
 	ctx := context.Background()
-	o.messages.Add(ctx, 1, attrs)
-	o.bytes.Add(ctx, int64(n), attrs)
+	o.messages.Add(ctx, 1, attrs...)
+	o.bytes.Add(ctx, int64(n), attrs...)
 }
 
 // Request implements [protocol.Observer]: it starts the request's span (returned in the context)
@@ -247,15 +252,16 @@ func (o *Observer) Request(ctx context.Context, c *protocol.Conn, h compat.Handl
 	if hi >= numHandlers {
 		hi = 0 // HANDLE_UNKNOWN_0: protocol refuses unknown handlers before serving them
 	}
-	ctx, span := o.tracer.Start(ctx, spanNames[hi], spanKinds[d],
-		trace.WithAttributes(rpcSystem, spanAttrs[hi][d], ConnectionIDKey.String(c.ID())))
+	ctx, span := o.tracer.Start(ctx, spanNames[hi], spanKinds[d]...)
+	if span.IsRecording() { // attributes built only for a span that keeps them
+		span.SetAttributes(rpcSystem, spanAttrs[hi], ConnectionIDKey.String(c.ID()))
+	}
 	return ctx, func(err error) {
-		attrs := reqAttrs[hi][d]
-		o.requests.Add(ctx, 1, attrs)
-		o.duration.Record(ctx, time.Since(start).Seconds(), attrs)
+		o.requests.Add(ctx, 1, reqAdd[hi][d]...)
+		o.duration.Record(ctx, time.Since(start).Seconds(), reqRecord[hi][d]...)
 		if err != nil {
 			class := protocol.ErrorClass(err).Error()
-			o.errors.Add(ctx, 1, attrs, metric.WithAttributes(ErrorTypeKey.String(class)))
+			o.errors.Add(ctx, 1, reqAttrs[hi][d], metric.WithAttributes(ErrorTypeKey.String(class)))
 			if span.IsRecording() {
 				span.SetAttributes(ErrorTypeKey.String(class))
 				span.SetStatus(codes.Error, class)

@@ -36,6 +36,8 @@ type config struct {
 	tcpEvictIdle     time.Duration
 	maxRegistrations int
 	maxPerName       int
+
+	metrics string // Go extension: address of the Prometheus /metrics endpoint ("" = none)
 }
 
 // defaultConfig is the configuration without switches.
@@ -73,6 +75,7 @@ var switches = []switchDef{
 	{long: "tcp-evict-idle", takesValue: true, meta: "DURATION", goOnly: true, help: "TCP mode: how long a connection with an incomplete request must have received nothing before it counts as stalled; the default is 50ms"},
 	{long: "max-registrations", takesValue: true, meta: "N", goOnly: true, help: "registrations (one per name and endpoint) held at most; a REGISTER adding more gets no reply; 0 means no limit (Python has none); the default is 131072"},
 	{long: "max-endpoints-per-name", takesValue: true, meta: "N", goOnly: true, help: "endpoints kept per name, the least recently registered making room (QUERY replies hold the most recent ones, at most about 130); 0 means no limit; the default is 1024"},
+	{long: "metrics", takesValue: true, meta: "ADDR", goOnly: true, help: "serve Prometheus metrics (requests by command and transport, names and registrations held) at http://ADDR/metrics, such as 127.0.0.1:9464; the default is none"},
 	{long: "help", short: "h", help: "print this help and exit"},
 	{long: "help-all", help: "the same as --help"},
 	{long: "version", short: "v", help: "print the version and exit"},
@@ -233,6 +236,7 @@ func parseArgs(args []string) (config, error) {
 	fs.StringVar(&listing, "listing", "", "")
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "")
+	fs.StringVar(&cfg.metrics, "metrics", "", "")
 	fs.BoolVar(&cfg.help, "help", false, "")
 	fs.BoolVar(&cfg.help, "help-all", false, "")
 	fs.BoolVar(&cfg.version, "version", false, "")

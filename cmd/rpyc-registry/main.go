@@ -6,7 +6,8 @@
 //
 // Python and Go clients (rpyc.discover, rpyc.connect_by_service, servers with
 // auto_register=True, and gorpyc's registry package) work with it unchanged. Go additions:
-// --host to choose the bind address, --log-format json and --log-level, and limits against
+// --host to choose the bind address, --log-format json and --log-level, --metrics ADDR (a
+// Prometheus endpoint), and limits against
 // hostile clients (--max-tcp-conns, --max-tcp-conns-per-ip, --tcp-timeout, --tcp-evict-idle,
 // --max-registrations, --max-endpoints-per-name; see the registry package's Server). It logs with log/slog,
 // and on SIGINT or SIGTERM stops accepting requests, finishes those in progress and exits 0.
@@ -71,6 +72,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 
 	s := newServer(cfg, log)
 	s.NotifyStarted = started
+	if cfg.metrics != "" {
+		stopMetrics, err := serveMetrics(cfg.metrics, s, log)
+		if err != nil {
+			log.Error("rpyc-registry: cannot serve metrics", "err", err)
+			return 1
+		}
+		defer stopMetrics()
+	}
 	if cfg.ipv6 && cfg.mode == "TCP" {
 		log.Warn("rpyc-registry: -6/--ipv6 has no effect in TCP mode (as in Python's rpyc_registry); use --host :: to listen on IPv6")
 	}
