@@ -7,7 +7,7 @@ py=/usr/bin/python3
 rpyc6=$PWD/tox-interop/.peers/rpyc6/usr/lib/python3/dist-packages
 bin=$(mktemp -d)
 cleanup() {
-	for p in ${pid:-} ${regpid:-} ${kvpid:-} ${pypid:-}; do kill "$p" 2>/dev/null || true; done
+	for p in ${pid:-} ${regpid:-} ${kvpid:-} ${pypid:-} ${tappid:-} ${metpid:-}; do kill "$p" 2>/dev/null || true; done
 	rm -rf "$bin"
 }
 trap cleanup EXIT
@@ -18,6 +18,7 @@ go build -o "$bin/discovery" ./examples/discovery
 go build -o "$bin/rpyc-registry" ./cmd/rpyc-registry
 go build -o "$bin/classic" ./examples/classic
 go build -o "$bin/rpyc" ./cmd/rpyc
+go build -o "$bin/metrics" ./examples/metrics
 
 start_server() { # $1 = PYTHONPATH
 	out="$bin/server.out"
@@ -100,3 +101,49 @@ c = rpyc.connect_by_service("KV", registrar=reg)
 print("connect_by_service('KV').root.get('found-by') ->", c.root.get("found-by"))
 c.close()
 PY
+
+echo
+echo "================ rpyc tap: every frame between a Python client and a Python server, decoded ================"
+start_server ""
+"$bin/rpyc" tap 127.0.0.1:0 "$addr" >"$bin/tap.out" 2>"$bin/tap.err" &
+tappid=$!
+for _ in $(seq 100); do grep -q 'listening on' "$bin/tap.err" && break; sleep 0.05; done
+tapaddr=$(sed -n 's/.*listening on \([0-9.:]*\),.*/\1/p' "$bin/tap.err")
+"$py" - "$tapaddr" <<'PY'
+import sys, rpyc
+host, port = sys.argv[1].split(":")
+c = rpyc.connect(host, int(port))
+print("through the tap: add(2, 3) =", c.root.add(2, 3), "; greet(\"tap\") =", c.root.greet("tap", greeting="Hi"))
+try:
+    c.root.divide(1, 0)
+except ZeroDivisionError:
+    print("through the tap: divide(1, 0) raised ZeroDivisionError")
+c.close()
+PY
+sleep 0.3
+kill "$tappid" 2>/dev/null || true; wait "$tappid" 2>/dev/null || true; tappid=""
+echo "--- what rpyc tap printed"
+cat "$bin/tap.out"
+stop_server
+
+echo
+echo "================ metrics: a Go service instrumented with rpycotel, scraped as Prometheus text ================"
+freeport() { "$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+rport=$(freeport)
+mport=$(freeport)
+"$bin/metrics" -addr "127.0.0.1:$rport" -metrics "127.0.0.1:$mport" 2>"$bin/metrics.err" &
+metpid=$!
+for _ in $(seq 100); do "$py" -c "import socket; socket.create_connection(('127.0.0.1', $rport), 0.2)" 2>/dev/null && break; sleep 0.05; done
+"$py" - "$rport" <<'PY'
+import sys, rpyc
+c = rpyc.connect("127.0.0.1", int(sys.argv[1]))
+print("Python client: add(2, 3) =", c.root.add(2, 3))
+try:
+    c.root.div(1, 0)
+except ZeroDivisionError:
+    print("Python client: div(1, 0) raised ZeroDivisionError")
+c.close()
+PY
+echo "--- GET /metrics (rpyc_* lines, histogram buckets left out)"
+"$py" -c "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:$mport/metrics').read().decode())" | grep '^rpyc_' | grep -v '_bucket'
+kill "$metpid" 2>/dev/null || true; wait "$metpid" 2>/dev/null || true; metpid=""
