@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
 
@@ -646,7 +647,8 @@ func (s *Server) handle(dst, data []byte, ip string, limits replyLimits) (reply 
 		entries := s.tab.query(now, name)
 		reply, kept := appendEndpoints(dst, entries, limits.query)
 		if s.debugging() {
-			s.log.Debug("registry: query", "from", ip, "name", name, "endpoints", len(entries))
+			s.log.Debug("registry: query", "from", ip, "name", name, "endpoints", len(entries),
+				"reply", replyRepr(entries[len(entries)-kept:]))
 		}
 		if kept < len(entries) {
 			s.warn("registry: QUERY reply truncated to fit a datagram", "name", name,
@@ -742,6 +744,20 @@ func tupleHeader(n int) int {
 // they do not all fit it keeps the most recently registered ones, the likeliest to be alive,
 // still oldest first. It returns how many it kept. It encodes only what it keeps (and one
 // more), however many entries there are.
+// replyRepr is the QUERY reply as Python's registry logs it: a list of (host, port) tuples.
+func replyRepr(entries []entry) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, e := range entries {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(brine.Repr(brine.Tuple{e.key.ip, e.key.port}))
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
 func appendEndpoints(dst []byte, entries []entry, limit int) ([]byte, int) {
 	var buf []byte // the kept endpoints, most recent first
 	var ends []int // ends[j] is where the j-th most recent one ends in buf

@@ -67,7 +67,7 @@ var switches = []switchDef{
 	{long: "quiet", short: "q", takesValue: true, meta: "VALUE", help: "quiet mode: only errors are logged (any non-empty VALUE)"},
 	{long: "timeout", short: "t", takesValue: true, meta: "SECONDS", help: "pruning timeout: a registration not refreshed within SECONDS is dropped; the default is 240"},
 	{long: "host", takesValue: true, meta: "ADDR", goOnly: true, help: "bind address; the default is 0.0.0.0 (:: for UDP with -6), as in Python"},
-	{long: "log-format", takesValue: true, meta: "{text,json}", goOnly: true, help: "log line format; the default is text"},
+	{long: "log-format", takesValue: true, meta: "{text,json,python}", goOnly: true, help: "log line format: text (the default), json, or python (the lines Python's rpyc_registry writes)"},
 	{long: "log-level", takesValue: true, meta: "{debug,info,warn,error}", goOnly: true, help: "log level; the default is info (debug logs every request, like Python's default); -q means error"},
 	{long: "max-tcp-conns", takesValue: true, meta: "N", goOnly: true, help: "TCP mode: connections open at once (at least 1); when they are all open, a new one evicts a stalled one (an incomplete request that has received nothing for --tcp-evict-idle), or waits in the listen backlog until one stalls or ends; the default is 256"},
 	{long: "max-tcp-conns-per-ip", takesValue: true, meta: "N", goOnly: true, help: "TCP mode: the share of one client address (IPv6: one /64) when all connections are open; while an address holds more, only its stalled connections are evicted; 0 disables shares; the default is 64"},
@@ -262,9 +262,9 @@ func parseArgs(args []string) (config, error) {
 	}
 	cfg.quiet, cfg.listing = quiet != "", listing != "" // Python's bool(str)
 	switch cfg.logFormat {
-	case "text", "json":
+	case "text", "json", "python":
 	default:
-		return config{}, usageError("argument of --log-format expected to be {text, json}, not %q", cfg.logFormat)
+		return config{}, usageError("argument of --log-format expected to be {text, json, python}, not %q", cfg.logFormat)
 	}
 	switch cfg.logLevel {
 	case "debug", "info", "warn", "error":

@@ -153,8 +153,14 @@ func newLogger(cfg config, w io.Writer) *slog.Logger {
 		level = slog.LevelError
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	if cfg.logFormat == "json" {
+	switch cfg.logFormat {
+	case "json":
 		return slog.New(slog.NewJSONHandler(w, opts))
+	case "python":
+		if !cfg.quiet {
+			level = slog.LevelDebug // Python's registry logs everything unless -q
+		}
+		return slog.New(newPyHandler(w, level, cfg.mode, cfg.port))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }

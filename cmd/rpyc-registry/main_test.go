@@ -89,7 +89,7 @@ func TestRegistryFlags(t *testing.T) {
 		{[]string{"--tcp-timeout", "3"}, config{}, "positive duration"},
 		{[]string{"--tcp-evict-idle", "-1s"}, config{}, "positive duration"},
 		{[]string{"--max-tcp-conns", "5", "--max-tcp-conns", "6"}, config{}, "already given"},
-		{[]string{"--log-format", "xml"}, config{}, "{text, json}"},
+		{[]string{"--log-format", "xml"}, config{}, "{text, json, python}"},
 		{[]string{"--log-level", "trace"}, config{}, "{debug, info, warn, error}"},
 	}
 	for _, tt := range tests {
