@@ -325,6 +325,23 @@ func (c *Conn) LocalObjects() int {
 	return len(c.locals)
 }
 
+// RemoteObjects returns how many objects of the peer this side holds proxies of now (live
+// Refs, the root included).
+func (c *Conn) RemoteObjects() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, wp := range c.proxies {
+		if r := wp.Value(); r != nil && !r.Released() {
+			n++
+		}
+	}
+	if c.remoteRoot != nil {
+		n++
+	}
+	return n
+}
+
 // local returns the exported object a raw id_pack names (KeyError if it is not exported).
 func (c *Conn) local(rawID any) (any, error) {
 	id, err := compat.ParseIDPack(rawID)

@@ -31,6 +31,8 @@
 //	rpyc.connections.active    up-down    connections open now
 //	rpyc.objects.exported      gauge      objects this process exports to its peers now (the
 //	                                      proxies its peers hold), summed over open connections
+//	rpyc.proxies.held          gauge      proxies this process holds of its peers' objects now,
+//	                                      summed over open connections
 //
 // rpyc.handler is rpyc's constant name (HANDLE_CALLATTR, HANDLE_GETATTR, ...); rpyc.direction
 // is "incoming" for a request of the peer that this side serves (on a client connection: a
@@ -190,6 +192,10 @@ func NewObserver(opts ...Option) (*Observer, error) {
 		metric.WithDescription("Objects exported to peers (proxies the peers hold), over open connections"),
 		metric.WithInt64Callback(ob.observeExported))
 	check(e)
+	_, e = m.Int64ObservableGauge("rpyc.proxies.held", metric.WithUnit("{object}"),
+		metric.WithDescription("Proxies held of the peers' objects, over open connections"),
+		metric.WithInt64Callback(ob.observeHeld))
+	check(e)
 	if err != nil {
 		return nil, err
 	}
@@ -206,6 +212,21 @@ func (o *Observer) observeExported(_ context.Context, r metric.Int64Observer) er
 	n := 0
 	for _, c := range conns {
 		n += c.LocalObjects()
+	}
+	r.Observe(int64(n))
+	return nil
+}
+
+func (o *Observer) observeHeld(_ context.Context, r metric.Int64Observer) error {
+	o.mu.Lock()
+	conns := make([]*protocol.Conn, 0, len(o.conns))
+	for c := range o.conns {
+		conns = append(conns, c)
+	}
+	o.mu.Unlock()
+	n := 0
+	for _, c := range conns {
+		n += c.RemoteObjects()
 	}
 	r.Observe(int64(n))
 	return nil

@@ -319,3 +319,37 @@ func names(spans tracetest.SpanStubs) []string {
 	}
 	return out
 }
+
+// TestProxiesHeld: an observed client that holds proxies of the server's objects reports them in
+// rpyc.proxies.held, and none once the connection is closed.
+func TestProxiesHeld(t *testing.T) {
+	reader := sdkmetric.NewManualReader()
+	obs, err := rpycotel.NewObserver(rpycotel.WithMeterProvider(sdkmetric.NewMeterProvider(sdkmetric.WithReader(reader))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := serve(t, nil)
+	ctx := context.Background()
+	cfg := protocol.DefaultConfig()
+	cfg.Observer = obs
+	conn, err := rpyc.Connect(ctx, addr, rpyc.WithConfig(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := conn.Root(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fn, err := root.GetAttr(ctx, "add") // a proxy of the bound method
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sumWhere(collect(t, reader)["rpyc.proxies.held"]); got < 2 {
+		t.Errorf("rpyc.proxies.held = %d holding the root and a method, want >= 2", got)
+	}
+	fn.(*netref.Ref).Release()
+	conn.Close()
+	waitFor(t, "rpyc.proxies.held back to 0", func() bool {
+		return sumWhere(collect(t, reader)["rpyc.proxies.held"]) == 0
+	})
+}
