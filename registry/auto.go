@@ -32,7 +32,7 @@ type AutoRegistration struct {
 	// Port is the server's TCP port.
 	Port int
 	// Logger receives an Info line when registered and when unregistered, and Warn lines when
-	// registering fails (the first failure, then one in 60); nil means slog.Default().
+	// registering fails (the first failure, then one in 60); nil logs nothing.
 	Logger *slog.Logger
 	// Interval is the time between registrations after a success; 0 means 60 s
 	// ([DefaultReregisterInterval]). It should stay well below the registry's pruning timeout.

@@ -60,7 +60,7 @@ type UDPClient struct {
 	Interface string
 	// Timeout bounds each call whose context has no deadline; 0 means 2 s ([DefaultTimeout]).
 	Timeout time.Duration
-	// Logger receives Debug lines about each exchange; nil means slog.Default().
+	// Logger receives Debug lines about each exchange; nil logs nothing.
 	Logger *slog.Logger
 }
 
@@ -74,7 +74,7 @@ type TCPClient struct {
 	Interface string
 	// Timeout bounds each call whose context has no deadline; 0 means 2 s ([DefaultTimeout]).
 	Timeout time.Duration
-	// Logger receives Debug lines about each exchange; nil means slog.Default().
+	// Logger receives Debug lines about each exchange; nil logs nothing.
 	Logger *slog.Logger
 }
 
@@ -101,9 +101,10 @@ func withTimeout(ctx context.Context, d time.Duration) (context.Context, context
 	return context.WithTimeout(ctx, d)
 }
 
+// loggerOr returns l, or a logger that discards: the library stays quiet unless configured.
 func loggerOr(l *slog.Logger) *slog.Logger {
 	if l == nil {
-		return slog.Default()
+		return discardLogger
 	}
 	return l
 }
@@ -410,3 +411,5 @@ func namesOf(v any) ([]string, error) {
 	}
 	return names, nil
 }
+
+var discardLogger = slog.New(slog.DiscardHandler)

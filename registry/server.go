@@ -56,7 +56,7 @@ type Server struct {
 	// Logger receives the server's log lines: one at Info level when a Serve method starts, one
 	// at Debug level per request, and rate-limited Warn lines for requests that get no reply
 	// (undecodable, oversized, bad magic, unknown command, bad arguments) and for truncated
-	// replies. nil means slog.Default().
+	// replies. nil logs nothing (a library stays quiet unless configured).
 	Logger *slog.Logger
 	// TCPTimeout bounds each TCP exchange, from accept to the reply, however steadily the
 	// request trickles in; 0 means 3 s ([DefaultTCPTimeout], Python's TCPRegistryServer.TIMEOUT).
@@ -132,10 +132,7 @@ func (s *Server) init() {
 		s.tab = newTable(timeout)
 		s.tab.maxEntries = orDefault(s.MaxRegistrations, DefaultMaxRegistrations)
 		s.tab.maxPerName = orDefault(s.MaxEndpointsPerName, DefaultMaxEndpointsPerName)
-		s.log = s.Logger
-		if s.log == nil {
-			s.log = slog.Default()
-		}
+		s.log = loggerOr(s.Logger)
 		if s.now == nil {
 			s.now = time.Now
 		}
