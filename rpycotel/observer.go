@@ -203,21 +203,17 @@ func NewObserver(opts ...Option) (*Observer, error) {
 }
 
 func (o *Observer) observeExported(_ context.Context, r metric.Int64Observer) error {
-	o.mu.Lock()
-	conns := make([]*protocol.Conn, 0, len(o.conns))
-	for c := range o.conns {
-		conns = append(conns, c)
-	}
-	o.mu.Unlock()
-	n := 0
-	for _, c := range conns {
-		n += c.LocalObjects()
-	}
-	r.Observe(int64(n))
+	r.Observe(o.sumConns((*protocol.Conn).LocalObjects))
 	return nil
 }
 
 func (o *Observer) observeHeld(_ context.Context, r metric.Int64Observer) error {
+	r.Observe(o.sumConns((*protocol.Conn).RemoteObjects))
+	return nil
+}
+
+// sumConns adds count over the open connections.
+func (o *Observer) sumConns(count func(*protocol.Conn) int) int64 {
 	o.mu.Lock()
 	conns := make([]*protocol.Conn, 0, len(o.conns))
 	for c := range o.conns {
@@ -226,10 +222,9 @@ func (o *Observer) observeHeld(_ context.Context, r metric.Int64Observer) error 
 	o.mu.Unlock()
 	n := 0
 	for _, c := range conns {
-		n += c.RemoteObjects()
+		n += count(c)
 	}
-	r.Observe(int64(n))
-	return nil
+	return int64(n)
 }
 
 // Opened implements [protocol.Observer].
