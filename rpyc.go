@@ -34,6 +34,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/gorpyc/rpyc/brine"
@@ -149,8 +150,9 @@ func WithKeepAlive(d time.Duration) Option { return func(o *options) { o.dialer.
 // either.
 func WithTLS(cfg *tls.Config) Option { return func(o *options) { o.tls = cfg } }
 
-// Connect dials an RPyC server at address ("host:port", IPv4 or IPv6 "[::1]:port") and returns
-// the connection. Without WithDialect it probes the server's dialect: it sends a PING in the v5
+// Connect dials an RPyC server at address ("host:port", IPv4 or IPv6 "[::1]:port", or
+// "unix:///path/to/socket" for a server on a Unix domain socket, Python's unix_connect) and
+// returns the connection. Without WithDialect it probes the server's dialect: it sends a PING in the v5
 // envelope; a 6.x server answers in its own envelope and closes, and Connect redials with v6.
 // The probe costs one round trip on every connect, plus one extra TCP connect against a 6.x
 // server; WithDialect avoids both.
@@ -200,7 +202,11 @@ func (o *options) connect(ctx context.Context, address string, opts ...protocol.
 func (o *options) dial(ctx context.Context, address string) (io.ReadWriteCloser, error) {
 	d := o.dialer
 	d.Timeout = o.dialTimeout
-	c, err := d.DialContext(ctx, "tcp", address)
+	network, dialAddr := "tcp", address
+	if path, ok := strings.CutPrefix(address, "unix://"); ok {
+		network, dialAddr = "unix", path // Python's unix_connect
+	}
+	c, err := d.DialContext(ctx, network, dialAddr)
 	if err != nil {
 		return nil, err
 	}

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -169,8 +170,22 @@ func (s *Server) ServiceAliases() []string {
 	return pyobj.ServiceAliases(svc)
 }
 
-// ListenAndServe listens on the TCP address (":18861", "127.0.0.1:0", "[::1]:0") and serves.
+// ListenAndServe listens on the TCP address (":18861", "127.0.0.1:0", "[::1]:0"), or on the Unix
+// socket "unix:///path" (mode 0600, removed when the server stops), and serves.
 func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	if path, ok := strings.CutPrefix(addr, "unix://"); ok {
+		// Python's ThreadedServer(socket_path=...). The socket is made accessible to its owner
+		// only; it is removed when the server stops.
+		ln, err := net.Listen("unix", path)
+		if err != nil {
+			return fmt.Errorf("rpyc server: %w", err)
+		}
+		if err := os.Chmod(path, 0o600); err != nil {
+			ln.Close()
+			return fmt.Errorf("rpyc server: %w", err)
+		}
+		return s.Serve(ctx, ln)
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("rpyc server: %w", err)
@@ -248,7 +263,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		tempDelay = 0
 		n := s.accepted.Add(1)
 		if s.MaxConns > 0 && s.connCount() >= s.MaxConns {
-			log.Warn("rpyc server: connection refused, limit reached", "remote", nc.RemoteAddr().String(), "limit", s.MaxConns)
+			log.Warn("rpyc server: connection refused, limit reached", "remote", remoteLabel(nc), "limit", s.MaxConns)
 			nc.Close()
 			continue
 		}
@@ -312,7 +327,8 @@ func waitOr(wg *sync.WaitGroup, stop <-chan struct{}) {
 // handle runs one connection to its end.
 func (s *Server) handle(nc net.Conn) {
 	defer s.wg.Done()
-	log := s.logger().With("remote", nc.RemoteAddr().String())
+	label := remoteLabel(nc)
+	log := s.logger().With("remote", label)
 	var creds any
 	if s.Authenticator != nil {
 		c, cr, err := s.Authenticator(nc)
@@ -344,7 +360,7 @@ func (s *Server) handle(nc net.Conn) {
 	cfg.Logger = s.logger()
 	cfg.Credentials = creds
 	cfg.Endpoints = [2]net.Addr{nc.LocalAddr(), nc.RemoteAddr()}
-	cfg.ConnID = nc.RemoteAddr().String()
+	cfg.ConnID = label
 	if s.MaxInflight > 0 {
 		cfg.MaxInflight = s.MaxInflight
 	}
@@ -542,6 +558,22 @@ func (s *Server) Budget() *protocol.Budget {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.budget
+}
+
+var unixConns atomic.Int64
+
+// remoteLabel names a connection's peer for logs and Conn.ID: its address, or for a Unix socket
+// (whose clients have no address) the socket path and a number.
+func remoteLabel(nc net.Conn) string {
+	if nc.RemoteAddr() != nil {
+		if a := nc.RemoteAddr().String(); a != "" && a != "@" {
+			return a
+		}
+	}
+	if nc.LocalAddr() != nil && nc.LocalAddr().Network() == "unix" {
+		return fmt.Sprintf("unix:%s#%d", nc.LocalAddr().String(), unixConns.Add(1))
+	}
+	return "unknown"
 }
 
 // Connections returns the number of open connections.

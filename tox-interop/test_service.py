@@ -4,6 +4,7 @@ protocol interop tests). Binds 127.0.0.1:0, prints "LISTENING 127.0.0.1:<port>",
 ThreadedServer until stdin closes (so it never outlives the Go test process).
 
 Options: --host HOST binds another loopback address ("::1" prints "LISTENING [::1]:<port>");
+--unix PATH listens on a Unix socket instead ("LISTENING unix://PATH");
 --allow-public-attrs sets protocol_config allow_public_attrs (off by default, so public names that
 are not exposed, such as os.path.join, are refused)."""
 import argparse
@@ -186,16 +187,23 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--allow-public-attrs", action="store_true")
+    ap.add_argument("--unix", help="listen on this Unix socket path instead (prints LISTENING unix://PATH)")
     opts = ap.parse_args()
     ipv6 = ":" in opts.host
-    srv = ThreadedServer(TestService, hostname=opts.host, ipv6=ipv6, port=0,
-                         protocol_config={"allow_public_attrs": opts.allow_public_attrs})
+    config = {"allow_public_attrs": opts.allow_public_attrs}
+    if opts.unix:
+        srv = ThreadedServer(TestService, socket_path=opts.unix, protocol_config=config)
+    else:
+        srv = ThreadedServer(TestService, hostname=opts.host, ipv6=ipv6, port=0, protocol_config=config)
     t = threading.Thread(target=srv.start, daemon=True)
     t.start()
     while not srv.active:  # start() calls listen(); announce only once connections are accepted
         time.sleep(0.005)
-    host = "[%s]" % opts.host if ipv6 else opts.host
-    print("LISTENING %s:%d" % (host, srv.port), flush=True)
+    if opts.unix:
+        print("LISTENING unix://%s" % opts.unix, flush=True)
+    else:
+        host = "[%s]" % opts.host if ipv6 else opts.host
+        print("LISTENING %s:%d" % (host, srv.port), flush=True)
     while os.read(0, 1024):
         pass
     srv.close()
