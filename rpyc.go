@@ -35,6 +35,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorpyc/rpyc/brine"
@@ -154,8 +155,9 @@ func WithTLS(cfg *tls.Config) Option { return func(o *options) { o.tls = cfg } }
 // "unix:///path/to/socket" for a server on a Unix domain socket, Python's unix_connect) and
 // returns the connection. Without WithDialect it probes the server's dialect: it sends a PING in the v5
 // envelope; a 6.x server answers in its own envelope and closes, and Connect redials with v6.
-// The probe costs one round trip on every connect, plus one extra TCP connect against a 6.x
-// server; WithDialect avoids both.
+// The probe costs one round trip on every connect, plus, the first time this process connects
+// to a 6.x server's address, one extra connection (the dialect is then remembered per address, and
+// later probes use it first); WithDialect avoids both.
 //
 // Every step is bounded: each TCP connect by WithDialTimeout (3 s), the TLS handshake and the
 // probe by ctx or, when ctx has no deadline, by the request timeout (WithRequestTimeout, 30 s).
@@ -163,25 +165,42 @@ func Connect(ctx context.Context, address string, opts ...Option) (*Conn, error)
 	o := buildOptions(opts)
 	ctx, cancel := o.bound(ctx)
 	defer cancel()
-	conn, err := o.connect(ctx, address)
-	if err == nil {
-		return conn, nil
+	var first []protocol.Option
+	if o.cfg.Dialect == compat.Auto {
+		if d, ok := dialects.Load(address); ok {
+			// This address answered in d before: probe in d first, so that a 6.x server does
+			// not log a refused v5 probe on every connect.
+			first = append(first, protocol.WithProbeDialect(d.(compat.Dialect)))
+		}
 	}
-	var pe *protocol.ProbeError
-	if errors.As(err, &pe) && pe.Peer != pe.Tried {
+	conn, err := o.connect(ctx, address, first...)
+	if err != nil {
+		var pe *protocol.ProbeError
+		if !errors.As(err, &pe) || pe.Peer == pe.Tried {
+			return nil, fmt.Errorf("rpyc: connect %s: %w", address, err)
+		}
 		// The peer told us its dialect: use it, without another probe. If it closed without a
 		// word, probe the other dialect.
 		var opts []protocol.Option
 		o.cfg.Dialect = pe.Peer
 		if pe.Peer == compat.Auto {
-			opts = append(opts, protocol.WithProbeDialect(compat.V6))
+			other := compat.V6
+			if pe.Tried == compat.V6 {
+				other = compat.V5
+			}
+			opts = append(opts, protocol.WithProbeDialect(other))
 		}
-		if conn, err = o.connect(ctx, address, opts...); err == nil {
-			return conn, nil
+		if conn, err = o.connect(ctx, address, opts...); err != nil {
+			return nil, fmt.Errorf("rpyc: connect %s: %w", address, err)
 		}
 	}
-	return nil, fmt.Errorf("rpyc: connect %s: %w", address, err)
+	dialects.Store(address, conn.Dialect())
+	return conn, nil
 }
+
+// dialects remembers, per address, the dialect each server answered in (for this process), so
+// that only the first Connect to a 6.x server costs a refused probe.
+var dialects sync.Map // address -> compat.Dialect
 
 // bound gives ctx the request timeout as a deadline if it has none.
 func (o *options) bound(ctx context.Context) (context.Context, context.CancelFunc) {

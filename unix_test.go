@@ -84,3 +84,46 @@ type unixService struct{}
 
 // Add returns a + b.
 func (*unixService) Add(a, b int) int { return a + b }
+
+// TestInteropDialectRemembered: Connect probes a server's dialect once per address; later
+// connects probe in the dialect it answered in, so a 6.x server logs the refused v5 probe (a
+// traceback) once, not on every connect: connects after the first add nothing to its log.
+func TestInteropDialectRemembered(t *testing.T) {
+	for _, p := range interop.Peers(t) {
+		t.Run(p.Name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			proc := p.Start(t, "test_service.py")
+			addr, err := proc.WaitListening(20 * time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			connect := func(i int) {
+				conn, err := rpyc.Connect(ctx, addr)
+				if err != nil {
+					t.Fatalf("connect %d: %v", i, err)
+				}
+				root, err := conn.Root(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n, err := rpyc.As[int](root.CallMethod(ctx, "add", 1, 2)); err != nil || n != 3 {
+					t.Fatalf("connect %d: add = %v, %v", i, n, err)
+				}
+				conn.Close()
+				time.Sleep(200 * time.Millisecond) // let the server write what it logs
+			}
+			connect(0)
+			// A 6.x server logs the refused v5 probe of the first connect (unless an earlier test
+			// of this process already met a 6.x server at the same address).
+			first := strings.Count(proc.Stderr(), "Traceback")
+			t.Logf("the first connect left %d tracebacks in the server's log", first)
+			for i := 1; i < 4; i++ {
+				connect(i)
+			}
+			if n := strings.Count(proc.Stderr(), "Traceback"); n != first {
+				t.Fatalf("3 more connects added %d tracebacks to the server's log, want none:\n%s", n-first, proc.Stderr())
+			}
+		})
+	}
+}
