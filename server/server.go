@@ -19,6 +19,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -353,32 +354,9 @@ func (s *Server) handle(nc net.Conn) {
 	if tc, ok := nc.(*net.TCPConn); ok {
 		_ = tc.SetNoDelay(true)
 	}
-	cfg := protocol.DefaultConfig()
-	if s.Config != nil {
-		cfg = *s.Config
-	}
-	cfg.Logger = s.logger()
+	cfg, opts, root := s.connSetup(label)
 	cfg.Credentials = creds
 	cfg.Endpoints = [2]net.Addr{nc.LocalAddr(), nc.RemoteAddr()}
-	cfg.ConnID = label
-	if s.MaxInflight > 0 {
-		cfg.MaxInflight = s.MaxInflight
-	}
-	cfg.ServiceAliases = s.ServiceAliases()
-	if cfg.Budget == nil && s.budget != nil {
-		cfg.Budget = s.budget
-	}
-	if cfg.Channel.Budget == nil && cfg.Budget != nil {
-		cfg.Channel.Budget = cfg.Budget // large frames are charged as they are read
-	}
-	opts := []protocol.Option{protocol.WithObjects(pyobj.Handler{})}
-	if s.Kind == ThreadPool {
-		opts = append(opts, protocol.WithExecutor(s.submit))
-	}
-	root := s.Service
-	if s.NewService != nil {
-		root = s.NewService()
-	}
 	var ic *idleConn
 	var stream net.Conn = nc
 	if s.IdleTimeout > 0 {
@@ -407,6 +385,94 @@ func (s *Server) handle(nc net.Conn) {
 	delete(s.conns, conn)
 	s.mu.Unlock()
 	log.Info("rpyc server: client disconnected", "conn", conn.ID(), "cause", conn.Err())
+}
+
+// connSetup returns what a new connection labelled label is made of: its configuration, options
+// and root (the shared Service, or a new one from NewService).
+func (s *Server) connSetup(label string) (protocol.Config, []protocol.Option, any) {
+	cfg := protocol.DefaultConfig()
+	if s.Config != nil {
+		cfg = *s.Config
+	}
+	cfg.Logger = s.logger()
+	cfg.ConnID = label
+	if s.MaxInflight > 0 {
+		cfg.MaxInflight = s.MaxInflight
+	}
+	cfg.ServiceAliases = s.ServiceAliases()
+	s.mu.Lock()
+	budget := s.budget
+	s.mu.Unlock()
+	if cfg.Budget == nil && budget != nil {
+		cfg.Budget = budget
+	}
+	if cfg.Channel.Budget == nil && cfg.Budget != nil {
+		cfg.Channel.Budget = cfg.Budget // large frames are charged as they are read
+	}
+	opts := []protocol.Option{protocol.WithObjects(pyobj.Handler{})}
+	if s.Kind == ThreadPool {
+		opts = append(opts, protocol.WithExecutor(s.submit))
+	}
+	root := s.Service
+	if s.NewService != nil {
+		root = s.NewService()
+	}
+	return cfg, opts, root
+}
+
+// ServeStream serves one connection over rwc (a pair of pipes, the process's standard input and
+// output, an SSH channel) until the peer closes it or ctx ends, and returns why it ended (nil
+// when the peer closed it). This is how Python's connect_subproc, connect_pipes and
+// connect_stdpipes reach a Go service (see [ServeStdio]). The dialect is detected from the peer's
+// first message. The server's limits, memory budget and hooks apply; Kind, MaxConns and the
+// listener settings do not.
+func (s *Server) ServeStream(ctx context.Context, rwc io.ReadWriteCloser) error {
+	s.mu.Lock()
+	if s.budget == nil && s.MemoryBudget >= 0 {
+		limit := s.MemoryBudget
+		if limit == 0 {
+			limit = DefaultMemoryBudget
+		}
+		s.budget = protocol.NewBudget(limit)
+	}
+	s.mu.Unlock()
+	cfg, opts, root := s.connSetup("stream")
+	conn := protocol.New(channel.New(rwc, cfg.Channel), root, cfg, opts...)
+	select {
+	case <-conn.Done():
+	case <-ctx.Done():
+		conn.Close()
+		<-conn.Done()
+		return ctx.Err()
+	}
+	if err := conn.Err(); err != nil && !errors.Is(err, protocol.ErrPeerClosed) && !errors.Is(err, protocol.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// ServeStdio serves service over the process's standard input and output, for a Python program
+// that starts this one as a child: rpyc.connect_subproc([path]) or connect_pipes. Nothing else
+// may write to standard output meanwhile (log to standard error).
+func ServeStdio(ctx context.Context, service any, opts ...func(*Server)) error {
+	s := &Server{Service: service}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s.ServeStream(ctx, stdio{})
+}
+
+// stdio is the process's standard input and output as one stream.
+type stdio struct{}
+
+func (stdio) Read(p []byte) (int, error)  { return os.Stdin.Read(p) }
+func (stdio) Write(p []byte) (int, error) { return os.Stdout.Write(p) }
+func (stdio) Close() error {
+	err := os.Stdin.Close()
+	if e := os.Stdout.Close(); err == nil {
+		err = e
+	}
+	return err
 }
 
 // submit hands a request to the worker pool (ThreadPool servers).
