@@ -544,16 +544,16 @@ func (c *Conn) onRequest(seq int64, body any, size int64) (handed bool, err erro
 		return false, nil
 	}
 	if isClosed(c.ready) {
+		// What runs no user code is answered at once, as a Python server does.
 		if v, ok, err := c.serveQuick(handler, argt); ok {
 			c.respond(seq, v, err)
 			return false, nil
 		}
-	}
-	if spec.inline && isClosed(c.ready) {
-		// No user code runs for these: answer at once, as a Python server does.
-		v, err := c.serve(c.ctx, handler, spec, argt)
-		c.respond(seq, v, err)
-		return false, nil
+		if spec.inline {
+			v, err := c.serve(c.ctx, handler, spec, argt)
+			c.respond(seq, v, err)
+			return false, nil
+		}
 	}
 	if c.inflight.Load() >= int64(c.cfg.MaxInflight) {
 		c.replyError(seq, fmt.Errorf("%w: too many requests in flight (limit %d)", RuntimeError, c.cfg.MaxInflight))

@@ -212,12 +212,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.conns = map[*protocol.Conn]struct{}{}
 	s.done = make(chan struct{})
 	s.abandon = make(chan struct{})
-	switch {
-	case s.MemoryBudget == 0:
-		s.budget = protocol.NewBudget(DefaultMemoryBudget)
-	case s.MemoryBudget > 0:
-		s.budget = protocol.NewBudget(s.MemoryBudget)
-	}
+	s.budget = s.newBudget()
 	if s.Kind == ThreadPool {
 		n := s.Workers
 		if n <= 0 {
@@ -387,6 +382,17 @@ func (s *Server) handle(nc net.Conn) {
 	log.Info("rpyc server: client disconnected", "conn", conn.ID(), "cause", conn.Err())
 }
 
+// newBudget returns the memory budget MemoryBudget asks for (nil when it is negative).
+func (s *Server) newBudget() *protocol.Budget {
+	switch {
+	case s.MemoryBudget == 0:
+		return protocol.NewBudget(DefaultMemoryBudget)
+	case s.MemoryBudget > 0:
+		return protocol.NewBudget(s.MemoryBudget)
+	}
+	return nil
+}
+
 // connSetup returns what a new connection labelled label is made of: its configuration, options
 // and root (the shared Service, or a new one from NewService).
 func (s *Server) connSetup(label string) (protocol.Config, []protocol.Option, any) {
@@ -428,12 +434,8 @@ func (s *Server) connSetup(label string) (protocol.Config, []protocol.Option, an
 // listener settings do not.
 func (s *Server) ServeStream(ctx context.Context, rwc io.ReadWriteCloser) error {
 	s.mu.Lock()
-	if s.budget == nil && s.MemoryBudget >= 0 {
-		limit := s.MemoryBudget
-		if limit == 0 {
-			limit = DefaultMemoryBudget
-		}
-		s.budget = protocol.NewBudget(limit)
+	if s.budget == nil {
+		s.budget = s.newBudget()
 	}
 	s.mu.Unlock()
 	cfg, opts, root := s.connSetup("stream")
