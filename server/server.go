@@ -23,9 +23,11 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gorpyc/rpyc/channel"
@@ -461,6 +463,12 @@ func ServeStdio(ctx context.Context, service any, opts ...func(*Server)) error {
 	for _, opt := range opts {
 		opt(s)
 	}
+	// Go ends a process that writes to a closed standard output with SIGPIPE; a parent that
+	// closes the pipes while an answer is being written must end the connection, not this
+	// process: with SIGPIPE notified, the write fails with EPIPE instead.
+	sigpipe := make(chan os.Signal, 1)
+	signal.Notify(sigpipe, syscall.SIGPIPE)
+	defer signal.Stop(sigpipe)
 	return s.ServeStream(ctx, stdio{})
 }
 
