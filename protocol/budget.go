@@ -37,13 +37,7 @@ var _ channel.Budget = (*Budget)(nil)
 
 // Reserve charges n bytes if they fit, and reports whether they did. Channels call it for the
 // frames they read (channel.Config.Budget); connections, for what messages decode into.
-func (b *Budget) Reserve(n int64) bool { return b.reserve(n) }
-
-// Release gives n bytes back.
-func (b *Budget) Release(n int64) { b.release(n) }
-
-// reserve charges n bytes if they fit.
-func (b *Budget) reserve(n int64) bool {
+func (b *Budget) Reserve(n int64) bool {
 	for {
 		u := b.used.Load()
 		if u+n > b.limit {
@@ -60,7 +54,8 @@ func (b *Budget) reserve(n int64) bool {
 	}
 }
 
-func (b *Budget) release(n int64) { b.used.Add(-n) }
+// Release gives n bytes back.
+func (b *Budget) Release(n int64) { b.used.Add(-n) }
 
 // charge reserves n bytes of the connection's Budget, if it has one; a message that does not fit
 // is an ErrLimit error.
@@ -68,7 +63,7 @@ func (c *Conn) charge(n int64) error {
 	if c.cfg.Budget == nil || n == 0 {
 		return nil
 	}
-	if !c.cfg.Budget.reserve(n) {
+	if !c.cfg.Budget.Reserve(n) {
 		return fmt.Errorf("%w: a message of %d bytes does not fit the shared memory budget (%d of %d bytes in use)",
 			ErrLimit, n, c.cfg.Budget.Used(), c.cfg.Budget.Limit())
 	}
@@ -77,6 +72,6 @@ func (c *Conn) charge(n int64) error {
 
 func (c *Conn) uncharge(n int64) {
 	if c.cfg.Budget != nil && n != 0 {
-		c.cfg.Budget.release(n)
+		c.cfg.Budget.Release(n)
 	}
 }
