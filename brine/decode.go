@@ -42,13 +42,24 @@ type Decoder struct {
 	// or bytes from its length, whatever the input still holds. A failed decode has built at most
 	// the budget (and that memory is garbage).
 	MaxDecodedSize int64
+	// BorrowBytes lets bytes values of at least 4 KiB ([BorrowMin]) alias data instead of being
+	// copied; the caller promises not to modify or reuse data while the decoded value is alive.
+	// Such a value's capacity is capped at its length, so appending to it never writes into data.
+	// str values and shorter bytes values are copied as usual, and the decoded-size accounting is
+	// unchanged (a borrowed value still keeps its bytes alive). Meant for bulk transfers, where
+	// the input is a frame buffer the caller owns and hands over.
+	BorrowBytes bool
 }
+
+// BorrowMin is the smallest bytes value that [Decoder.BorrowBytes] lets alias the input.
+const BorrowMin = 4096
 
 // Load decodes exactly one brine value from data, with the default limits. Unlike Python, which
 // ignores them, trailing bytes are an error ([ErrTrailingData]); so is a bytes value shorter than
 // its declared length, which Python would silently return short.
 //
-// The result never aliases data: strings and byte slices are copied.
+// The result never aliases data: strings and byte slices are copied (a [Decoder] with
+// BorrowBytes set may borrow large bytes values instead).
 func Load(data []byte) (any, error) {
 	return Decoder{}.Load(data)
 }
@@ -110,7 +121,8 @@ func (d Decoder) Decode(data []byte) (v any, n int, err error) {
 }
 
 func (d Decoder) state(data []byte) decodeState {
-	st := decodeState{data: data, maxDepth: d.MaxDepth, maxDigits: d.MaxIntDigits, budget: d.MaxDecodedSize}
+	st := decodeState{data: data, maxDepth: d.MaxDepth, maxDigits: d.MaxIntDigits, budget: d.MaxDecodedSize,
+		borrow: d.BorrowBytes}
 	if st.maxDepth <= 0 {
 		st.maxDepth = MaxDepth
 	}
@@ -145,6 +157,7 @@ type decodeState struct {
 	maxDigits int
 	used      int64 // decoded size so far
 	budget    int64 // limit on used
+	borrow    bool  // Decoder.BorrowBytes
 
 	// Slabs: small tuples, strings and byte slices of one decode are carved from shared chunks,
 	// which turns thousands of small allocations into a few. Values carved from a slab have their
@@ -272,6 +285,9 @@ func (st *decodeState) value(depth int) (any, error) {
 		b, err := st.bytesBody(tag, at, sizeSliceHdr)
 		if err != nil {
 			return nil, err
+		}
+		if st.borrow && len(b) >= BorrowMin {
+			return b[:len(b):len(b)], nil
 		}
 		return st.newBytes(b), nil
 	case TagStr:

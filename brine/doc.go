@@ -60,7 +60,8 @@
 // ([MaxIntDigits]), and reports each problem as a [*SyntaxError] naming the offset and tag,
 // wrapping a sentinel such as [ErrTruncated] or [ErrUnknownTag]. It never panics. It is stricter
 // than Python's loader in two places, both documented at [Load]: trailing bytes and short bytes
-// bodies are errors. Decoded values never alias the input buffer.
+// bodies are errors. Decoded values never alias the input buffer, unless the caller asks a
+// [Decoder] to borrow large bytes values (Decoder.BorrowBytes).
 //
 // Checking lengths against the input is not enough, because decoded values are larger than their
 // encoding: a one-byte tuple item becomes a 16-byte interface value, so a 200 KB zlib frame of
