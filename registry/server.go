@@ -30,6 +30,10 @@ const (
 	DefaultMaxRegistrations = 1 << 17
 	// DefaultMaxEndpointsPerName is the default of [Server.MaxEndpointsPerName].
 	DefaultMaxEndpointsPerName = 1024
+	// DefaultStoreTimeout is the default of [Server.StoreTimeout].
+	DefaultStoreTimeout = 2 * time.Second
+	// DefaultMaxPendingWrites is the default of [Server.MaxPendingWrites].
+	DefaultMaxPendingWrites = 256
 )
 
 // Server is a registry server: it answers REGISTER, UNREGISTER, QUERY and LIST requests over
@@ -102,13 +106,34 @@ type Server struct {
 	// ListenAndServe) starts serving, before the first request is read. With port 0 it is the
 	// way to learn the port.
 	NotifyStarted func(addr net.Addr)
+	// Store, if set, holds the registrations instead of an in-memory table of the Server's
+	// own: several Servers sharing one Store (for example an etcd-backed one, see package
+	// registry/etcdstore) answer with one view. PruneTimeout, MaxRegistrations and
+	// MaxEndpointsPerName then do not apply (the Store has its own). A REGISTER or UNREGISTER
+	// is acknowledged once the Store has recorded it, within StoreTimeout; over UDP it is
+	// handed to a goroutine of its own, so that a slow Store never holds up the reader (see
+	// MaxPendingWrites). The Server does not close the Store.
+	Store Store
+	// StoreTimeout bounds each write (REGISTER, UNREGISTER) to Store; 0 means 2 s
+	// ([DefaultStoreTimeout], the time Python's UDP client waits for the reply). A write not
+	// done by then gets no reply, and the client retries or reports no acknowledgement.
+	StoreTimeout time.Duration
+	// MaxPendingWrites bounds the writes to Store received over UDP and in progress at once;
+	// 0 means 256 ([DefaultMaxPendingWrites]). Beyond it, REGISTER and UNREGISTER datagrams
+	// are dropped (logged, rate-limited) until writes complete, so that a slow or unreachable
+	// Store costs bounded memory. TCP writes are bounded by MaxTCPConns.
+	MaxPendingWrites int
 	// OnRequest, if set, is called for every request decoded with a known command, with the
 	// command and the transport ("udp" or "tcp"), before it is answered; for metrics (see
 	// cmd/rpyc-registry --metrics). It must be quick and safe for concurrent use.
 	OnRequest func(cmd Command, transport string)
 
 	initOnce sync.Once
-	tab      *table
+	tab      *table // the in-memory table, when Store is nil
+	store    Store  // Store, or tab
+	pending  chan struct{}
+	ctx      context.Context // ends with closeConns: cancels the Store writes in progress
+	cancel   context.CancelFunc
 	log      *slog.Logger
 	warnings limiter
 	now      func() time.Time
@@ -129,9 +154,16 @@ func (s *Server) init() {
 		if timeout == 0 {
 			timeout = DefaultPruneTimeout
 		}
-		s.tab = newTable(timeout)
-		s.tab.maxEntries = orDefault(s.MaxRegistrations, DefaultMaxRegistrations)
-		s.tab.maxPerName = orDefault(s.MaxEndpointsPerName, DefaultMaxEndpointsPerName)
+		if s.Store != nil {
+			s.store = s.Store
+			s.pending = make(chan struct{}, orDefault(s.MaxPendingWrites, DefaultMaxPendingWrites))
+		} else {
+			s.tab = newTable(timeout)
+			s.tab.maxEntries = orDefault(s.MaxRegistrations, DefaultMaxRegistrations)
+			s.tab.maxPerName = orDefault(s.MaxEndpointsPerName, DefaultMaxEndpointsPerName)
+			s.store = &MemoryStore{s.tab}
+		}
+		s.ctx, s.cancel = context.WithCancel(context.Background())
 		s.log = loggerOr(s.Logger)
 		if s.now == nil {
 			s.now = time.Now
@@ -169,7 +201,7 @@ func (s *Server) start(track func()) bool {
 	if s.closed {
 		return false
 	}
-	if !s.janitorOn {
+	if _, ok := s.store.(pruner); ok && !s.janitorOn {
 		s.janitorOn = true
 		s.running.Add(1)
 		go s.janitor()
@@ -183,14 +215,15 @@ func (s *Server) start(track func()) bool {
 // queries do not pile up (Python prunes only inside QUERY).
 func (s *Server) janitor() {
 	defer s.running.Done()
-	t := time.NewTicker(janitorInterval(s.tab.timeout))
+	p := s.store.(pruner)
+	t := time.NewTicker(janitorInterval(s.pruneTimeout()))
 	defer t.Stop()
 	for {
 		select {
 		case <-s.done:
 			return
 		case <-t.C:
-			if n := s.tab.prune(s.now()); n > 0 {
+			if n := p.Prune(s.now()); n > 0 {
 				s.log.Debug("registry: pruned stale registrations", "count", n)
 			}
 		}
@@ -253,7 +286,7 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 		_ = pc.Close()
 	}()
 	s.log.Info("registry: serving", "net", pc.LocalAddr().Network(), "addr", pc.LocalAddr().String(),
-		"prune_timeout", s.tab.timeout, "listing", s.AllowListing)
+		"prune_timeout", s.pruneTimeout(), "listing", s.AllowListing)
 	if s.NotifyStarted != nil {
 		s.NotifyStarted(pc.LocalAddr())
 	}
@@ -300,6 +333,10 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 			s.warn("registry: dropped request", "from", ip, "reason", errOversized, "transport", "udp")
 			continue
 		}
+		if s.pending != nil && isWrite(buf[:n]) {
+			s.writeAsync(pc, udp, from, addr, ip, buf[:n])
+			continue
+		}
 		reply, ok := s.handle(out[:0], buf[:n], ip, udpLimits)
 		if !ok {
 			continue
@@ -335,7 +372,7 @@ func (s *Server) Serve(l net.Listener) error {
 		_ = l.Close()
 	}()
 	s.log.Info("registry: serving", "net", l.Addr().Network(), "addr", l.Addr().String(),
-		"prune_timeout", s.tab.timeout, "listing", s.AllowListing)
+		"prune_timeout", s.pruneTimeout(), "listing", s.AllowListing)
 	if s.NotifyStarted != nil {
 		s.NotifyStarted(l.Addr())
 	}
@@ -502,7 +539,75 @@ func (s *Server) serveConn(tab *connTable, tc *tcpConn) {
 // the server holds, stale ones included until the janitor prunes them.
 func (s *Server) Registrations() (names, entries int) {
 	s.init()
-	return s.tab.counts()
+	return s.store.Counts()
+}
+
+// pruneTimeout is the in-memory table's, or 0 with a Store.
+func (s *Server) pruneTimeout() time.Duration {
+	if s.tab == nil {
+		return 0
+	}
+	return s.tab.timeout
+}
+
+// maxPerName is the in-memory table's bound of endpoints per name, or 0 with a Store.
+func (s *Server) maxPerName() int {
+	if s.tab == nil {
+		return 0
+	}
+	return s.tab.maxPerName
+}
+
+// isWrite reports whether data is a REGISTER or UNREGISTER request.
+func isWrite(data []byte) bool {
+	req, _, err := parseRequest(data)
+	return err == nil && (req.cmd == CmdRegister || req.cmd == CmdUnregister)
+}
+
+// writeAsync answers a write request received on pc in a goroutine of its own, or drops it
+// when MaxPendingWrites are in progress.
+func (s *Server) writeAsync(pc net.PacketConn, udp *net.UDPConn, from netip.AddrPort, addr net.Addr, ip string, data []byte) {
+	select {
+	case s.pending <- struct{}{}:
+	default:
+		s.warn("registry: dropped request", "from", ip, "reason", "too many store writes in progress",
+			"max_pending_writes", cap(s.pending), "transport", "udp")
+		return
+	}
+	data = append([]byte(nil), data...)
+	if !s.start(func() {}) {
+		<-s.pending
+		return
+	}
+	go func() {
+		defer s.running.Done()
+		defer func() { <-s.pending }()
+		reply, ok := s.handle(nil, data, ip, udpLimits)
+		if !ok {
+			return
+		}
+		var err error
+		if udp != nil {
+			_, err = udp.WriteToUDPAddrPort(reply, from)
+		} else {
+			_, err = pc.WriteTo(reply, addr)
+		}
+		if err != nil {
+			s.log.Debug("registry: reply not sent", "to", ip, "err", err)
+		}
+	}()
+}
+
+// storeCtx bounds one write to s.store.
+func (s *Server) storeCtx() (context.Context, context.CancelFunc) {
+	if s.tab != nil {
+		return s.ctx, func() {} // the in-memory table never blocks
+	}
+	timeout := s.StoreTimeout
+	if timeout <= 0 {
+		timeout = DefaultStoreTimeout
+	}
+	return context.WithTimeout(s.ctx, timeout)
 }
 
 // Shutdown stops the server gracefully: it closes every packet connection and listener (so the
@@ -552,6 +657,7 @@ func (s *Server) closeListeners() {
 }
 
 func (s *Server) closeConns() {
+	s.cancel()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
@@ -600,15 +706,21 @@ func (s *Server) handle(dst, data []byte, ip string, limits replyLimits) (reply 
 		if !ok1 || !ok2 {
 			break
 		}
-		added, replaced, err := s.tab.register(now, ip, names, port)
+		ctx, cancel := s.storeCtx()
+		added, replaced, err := s.store.Register(ctx, now, Entry{ip, port}, names)
+		cancel()
 		if err != nil {
-			s.warn("registry: dropped request", "from", ip, "reason", err, "command", req.raw,
-				"max_registrations", s.tab.maxEntries)
+			if s.tab != nil {
+				s.warn("registry: dropped request", "from", ip, "reason", err, "command", req.raw,
+					"max_registrations", s.tab.maxEntries)
+			} else {
+				s.warn("registry: dropped request", "from", ip, "reason", err, "command", req.raw)
+			}
 			return dst, false
 		}
 		if replaced > 0 {
 			s.warn("registry: too many endpoints for a name, dropped the least recently registered",
-				"from", ip, "names", pyRepr(names), "dropped", replaced, "max_per_name", s.tab.maxPerName)
+				"from", ip, "names", pyRepr(names), "dropped", replaced, "max_per_name", s.maxPerName())
 		}
 		if s.debugging() {
 			s.log.Debug("registry: register", "from", ip, "port", port, "names", names, "new", added)
@@ -622,7 +734,13 @@ func (s *Server) handle(dst, data []byte, ip string, limits replyLimits) (reply 
 		if !ok {
 			break
 		}
-		removed := s.tab.unregister(ip, port)
+		ctx, cancel := s.storeCtx()
+		removed, err := s.store.Unregister(ctx, Entry{ip, port})
+		cancel()
+		if err != nil {
+			s.warn("registry: dropped request", "from", ip, "reason", err, "command", req.raw)
+			return dst, false
+		}
 		if s.debugging() {
 			s.log.Debug("registry: unregister", "from", ip, "port", port, "removed", removed)
 		}
@@ -641,7 +759,7 @@ func (s *Server) handle(dst, data []byte, ip string, limits replyLimits) (reply 
 			break
 		}
 		name = compat.ServiceName(name)
-		entries := s.tab.query(now, name)
+		entries := s.store.Query(now, name)
 		reply, kept := appendEndpoints(dst, entries, limits.query)
 		if s.debugging() {
 			s.log.Debug("registry: query", "from", ip, "name", name, "endpoints", len(entries),
@@ -742,24 +860,24 @@ func tupleHeader(n int) int {
 // still oldest first. It returns how many it kept. It encodes only what it keeps (and one
 // more), however many entries there are.
 // replyRepr is the QUERY reply as Python's registry logs it: a list of (host, port) tuples.
-func replyRepr(entries []entry) string {
+func replyRepr(entries []Entry) string {
 	var b strings.Builder
 	b.WriteByte('[')
 	for i, e := range entries {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(brine.Repr(brine.Tuple{e.key.ip, e.key.port}))
+		b.WriteString(brine.Repr(brine.Tuple{e.IP, e.Port}))
 	}
 	b.WriteByte(']')
 	return b.String()
 }
 
-func appendEndpoints(dst []byte, entries []entry, limit int) ([]byte, int) {
+func appendEndpoints(dst []byte, entries []Entry, limit int) ([]byte, int) {
 	var buf []byte // the kept endpoints, most recent first
 	var ends []int // ends[j] is where the j-th most recent one ends in buf
 	for i := len(entries) - 1; i >= 0; i-- {
-		b, err := brine.Append(buf, brine.Tuple{entries[i].key.ip, entries[i].key.port})
+		b, err := brine.Append(buf, brine.Tuple{entries[i].IP, entries[i].Port})
 		if err != nil {
 			panic("registry: BUG: endpoint not encodable: " + err.Error())
 		}
@@ -786,7 +904,7 @@ func appendEndpoints(dst []byte, entries []entry, limit int) ([]byte, int) {
 func (s *Server) appendList(dst []byte, now time.Time, filter bool, host string, isStr bool, limit int) (reply []byte, kept int, more bool) {
 	var items [][]byte
 	size := 0
-	s.tab.list(now, filter, host, func(name string) bool {
+	s.store.List(now, filter, host, func(name string) bool {
 		if filter && !isStr {
 			return false
 		}

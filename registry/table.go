@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -61,9 +60,6 @@ func newTable(timeout time.Duration) *table {
 		byEndpoint: make(map[endpointKey]map[*service]struct{}),
 	}
 }
-
-// errTableFull is why a REGISTER that would add entries to a full table gets no reply.
-var errTableFull = errors.New("registration table full")
 
 // stale reports whether an entry last seen at seen has expired at now. As in Python, an entry
 // whose age equals the timeout exactly is kept; a zero timeout expires every entry as soon as
@@ -152,6 +148,33 @@ func (t *table) unregister(ip string, port portKey) (removed int) {
 		}
 	}
 	return removed
+}
+
+// remove removes k from name only, and reports whether it was there.
+func (t *table) remove(name string, k endpointKey) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.services[name]
+	if s == nil {
+		return false
+	}
+	i := s.find(k)
+	if i < 0 {
+		return false
+	}
+	t.removeEntry(s, i)
+	return true
+}
+
+// namesOf returns the names k is registered under.
+func (t *table) namesOf(k endpointKey) []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	names := make([]string, 0, len(t.byEndpoint[k]))
+	for s := range t.byEndpoint[k] {
+		names = append(names, s.name)
+	}
+	return names
 }
 
 // query returns name's live endpoints ordered by last registration, oldest first (as Python
