@@ -4,7 +4,7 @@ GO ?= go
 PYTHON ?= /usr/bin/python3
 FUZZTIME ?= 5m
 
-.PHONY: all test peers vet demo bench bench-core bench-registry fuzz golden golden-check
+.PHONY: all test peers vet demo bench bench-core bench-data bench-registry fuzz golden golden-check
 
 all: test
 
@@ -43,11 +43,18 @@ bench: peers
 	bash tox-interop/bench_server.sh 5000
 	$(GO) test -run='^$$' -bench=. -benchtime=10x ./classic
 	$(MAKE) --no-print-directory bench-core
+	$(MAKE) --no-print-directory bench-data
 
 ## bench-core: the Core v2 speed figures in one table, everything pinned to one core (taskset -c 0):
 ## Go->Go gorpyc vs net/rpc, Python->Python, Python->gorpyc server CPU (CALLS, REPS, BENCHTIME, CPU)
 bench-core: peers
 	GO=$(GO) bash tox-interop/bench_core.sh
+
+## bench-data: the "Speed of data" table (brine, 16 MiB echo, connect cycles, idle connections), Go and
+## Python side by side, separate client and server processes pinned to one core (REPS, CPU, IDLE, ...:
+## see tox-interop/bench_data.sh); under 5 minutes
+bench-data: peers
+	GO=$(GO) bash tox-interop/bench_data.sh
 
 ## bench-registry: 100,000 registrations and 20,000 QUERY/s, Go and Python registries (slow)
 bench-registry: peers

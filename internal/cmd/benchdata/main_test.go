@@ -1,0 +1,77 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// startServer serves svc (with compression off when raw) on a loopback port until the test ends.
+func startServer(t *testing.T, svc any, raw bool) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := newServer(svc, raw)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(context.Background(), ln) }()
+	t.Cleanup(func() {
+		_ = srv.Close()
+		<-done
+	})
+	return ln.Addr().String()
+}
+
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestEchoAndConnect runs what make bench-data runs, briefly: echoes (compressed and not) and
+// connection cycles against the benchmark server.
+func TestEchoAndConnect(t *testing.T) {
+	ctx := testContext(t)
+	for _, raw := range []bool{false, true} {
+		addr := startServer(t, Bench{}, raw)
+		if d, err := echoBench(ctx, addr, raw, 1<<20, 2); err != nil || d <= 0 {
+			t.Fatalf("echoBench(raw=%v) = %v, %v", raw, d, err)
+		}
+		if rate, err := connectBench(ctx, addr, 5); err != nil || rate <= 0 {
+			t.Fatalf("connectBench = %v, %v", rate, err)
+		}
+	}
+}
+
+// corrupt is a service whose echo flips one byte.
+type corrupt struct{}
+
+func (corrupt) Echo(b []byte) []byte {
+	out := append([]byte(nil), b...)
+	out[len(out)/2] ^= 1
+	return out
+}
+
+// TestEchoDetectsCorruption: a server answering with different bytes makes the echo benchmark fail.
+func TestEchoDetectsCorruption(t *testing.T) {
+	addr := startServer(t, corrupt{}, false)
+	if _, err := echoBench(testContext(t), addr, false, 64<<10, 1); !errors.Is(err, errWrongEcho) {
+		t.Fatalf("echoBench against a corrupting server: %v, want errWrongEcho", err)
+	}
+}
+
+// TestIdle opens idle connections, each making a call, and closes them when its input ends.
+func TestIdle(t *testing.T) {
+	addr := startServer(t, Bench{}, false)
+	var out strings.Builder
+	if err := idle(testContext(t), addr, 3, strings.NewReader(""), &out); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "OPEN 3\nCLOSED\n" {
+		t.Fatalf("idle printed %q", got)
+	}
+}
