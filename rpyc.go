@@ -35,7 +35,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gorpyc/rpyc/brine"
@@ -167,10 +166,10 @@ func Connect(ctx context.Context, address string, opts ...Option) (*Conn, error)
 	defer cancel()
 	var first []protocol.Option
 	if o.cfg.Dialect == compat.Auto {
-		if d, ok := dialects.Load(address); ok {
+		if d, ok := lookupDialect(address); ok { // dialectcache.go
 			// This address answered in d before: probe in d first, so that a 6.x server does
 			// not log a refused v5 probe on every connect.
-			first = append(first, protocol.WithProbeDialect(d.(compat.Dialect)))
+			first = append(first, protocol.WithProbeDialect(d))
 		}
 	}
 	conn, err := o.connect(ctx, address, first...)
@@ -194,13 +193,9 @@ func Connect(ctx context.Context, address string, opts ...Option) (*Conn, error)
 			return nil, fmt.Errorf("rpyc: connect %s: %w", address, err)
 		}
 	}
-	dialects.Store(address, conn.Dialect())
+	rememberDialect(address, conn.Dialect()) // dialectcache.go
 	return conn, nil
 }
-
-// dialects remembers, per address, the dialect each server answered in (for this process), so
-// that only the first Connect to a 6.x server costs a refused probe.
-var dialects sync.Map // address -> compat.Dialect
 
 // bound gives ctx the request timeout as a deadline if it has none.
 func (o *options) bound(ctx context.Context) (context.Context, context.CancelFunc) {

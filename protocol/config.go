@@ -88,6 +88,19 @@ type Config struct {
 	// Python's behaviour: close() waits for nobody. A handler that calls Close waits the grace
 	// period for itself.
 	CloseGrace time.Duration
+	// PingInterval, if positive, turns the keepalive on: when nothing has been received from the
+	// peer for this long, a PING is sent, and if nothing arrives within PingTimeout after it the
+	// peer is taken for gone: the connection closes and pending requests fail with an error
+	// matching ErrPeerUnresponsive (and ErrClosed). A silent peer is thus detected between
+	// PingInterval and PingInterval+PingTimeout after its last message. It costs one timer per
+	// connection, and a PING only on a quiet connection. Python has no such setting (its
+	// keepalive=True is TCP's). A Python peer answers PINGs only while it reads: a Python server
+	// always does, but not while it runs a request of this connection (it serves one at a time),
+	// so PingTimeout must exceed the longest call; a Python client reads only while it waits
+	// for a reply of its own (or with a BgServingThread), so do not ping idle Python clients.
+	PingInterval time.Duration
+	// PingTimeout is how long a keepalive PING may go unanswered; 0 means PingInterval.
+	PingTimeout time.Duration
 }
 
 // Defaults of the limits gorpyc adds to Python's configuration.

@@ -149,6 +149,7 @@ func newConn(ch *channel.Channel, root any, cfg Config, unread []byte, opts []Op
 	if cfg.Observer != nil {
 		cfg.Observer.Opened(c)
 	}
+	c.startKeepAlive() // keepalive.go: Config.PingInterval
 	go c.readLoop()
 	if h, ok := root.(ConnectHook); ok {
 		h.OnConnect(c)
