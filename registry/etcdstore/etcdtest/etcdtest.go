@@ -1,0 +1,255 @@
+// Package etcdtest starts real etcd clusters for tests: members are etcd processes (Debian's
+// etcd-server package, /usr/bin/etcd, or $GORPYC_ETCD) listening on free loopback ports, with
+// their data in the test's temporary directory, killed by PID when the test ends. A test can
+// kill and restart members to check what survives the loss of one.
+//
+// Without an etcd binary the test is skipped, except under CI=true, where it fails.
+package etcdtest
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
+)
+
+// Binary returns the etcd binary to run: $GORPYC_ETCD, else etcd on PATH, else /usr/bin/etcd.
+// It skips t (fails it under CI=true) when there is none.
+func Binary(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("GORPYC_ETCD"); p != "" {
+		return p
+	}
+	if p, err := exec.LookPath("etcd"); err == nil {
+		return p
+	}
+	if _, err := os.Stat("/usr/bin/etcd"); err == nil {
+		return "/usr/bin/etcd"
+	}
+	msg := "etcd is not installed (apt-get install etcd-server, or `bash tox-interop/prepare_tools.sh`)"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// Cluster is a running etcd cluster.
+type Cluster struct {
+	t       testing.TB
+	bin     string
+	members []*Member
+}
+
+// Member is one etcd process of a Cluster.
+type Member struct {
+	Name      string
+	ClientURL string // http://127.0.0.1:PORT
+	peerURL   string
+	dataDir   string
+	cluster   string // the --initial-cluster value
+	mu        sync.Mutex
+	cmd       *exec.Cmd
+	done      chan struct{}
+	log       *lockedBuffer
+}
+
+// Start starts an n-member cluster and waits until it has a leader and answers (at most 30 s).
+// Everything is stopped when t ends.
+func Start(t testing.TB, n int) *Cluster {
+	t.Helper()
+	c := &Cluster{t: t, bin: Binary(t)}
+	dir := t.TempDir()
+	var initial []string
+	for i := range n {
+		m := &Member{
+			Name:      fmt.Sprintf("m%d", i),
+			ClientURL: "http://" + freePort(t),
+			peerURL:   "http://" + freePort(t),
+			dataDir:   filepath.Join(dir, fmt.Sprintf("m%d", i)),
+		}
+		initial = append(initial, m.Name+"="+m.peerURL)
+		c.members = append(c.members, m)
+	}
+	t.Cleanup(func() {
+		for _, m := range c.members {
+			m.Kill()
+		}
+		if t.Failed() {
+			for _, m := range c.members {
+				t.Logf("etcd %s log (last lines):\n%s", m.Name, lastLines(m.log.String(), 15))
+			}
+		}
+	})
+	for _, m := range c.members {
+		m.cluster = strings.Join(initial, ",")
+		c.start(m)
+	}
+	c.WaitReady(30 * time.Second)
+	return c
+}
+
+// Endpoints returns the client URLs of every member, running or not.
+func (c *Cluster) Endpoints() []string {
+	eps := make([]string, len(c.members))
+	for i, m := range c.members {
+		eps[i] = m.ClientURL
+	}
+	return eps
+}
+
+// Member returns the i-th member.
+func (c *Cluster) Member(i int) *Member { return c.members[i] }
+
+// Client returns a client of every member, closed when the test ends.
+func (c *Cluster) Client() *clientv3.Client {
+	c.t.Helper()
+	cl, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 5 * time.Second,
+		DialKeepAliveTime: time.Second, DialKeepAliveTimeout: time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		c.t.Fatalf("etcd client: %v", err)
+	}
+	c.t.Cleanup(func() { _ = cl.Close() })
+	return cl
+}
+
+// WaitReady waits until a quorum answers a linearizable read, failing the test after timeout.
+func (c *Cluster) WaitReady(timeout time.Duration) {
+	c.t.Helper()
+	cl, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		c.t.Fatalf("etcd client: %v", err)
+	}
+	defer cl.Close()
+	deadline := time.Now().Add(timeout)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		_, err := cl.Get(ctx, "etcdtest-ready")
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("etcd cluster not ready after %v: %v", timeout, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// start runs m's etcd process.
+func (c *Cluster) start(m *Member) {
+	c.t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.log == nil {
+		m.log = &lockedBuffer{}
+	}
+	cmd := exec.Command(c.bin,
+		"--name", m.Name,
+		"--data-dir", m.dataDir,
+		"--listen-client-urls", m.ClientURL,
+		"--advertise-client-urls", m.ClientURL,
+		"--listen-peer-urls", m.peerURL,
+		"--initial-advertise-peer-urls", m.peerURL,
+		"--initial-cluster", m.cluster,
+		"--initial-cluster-state", "new",
+		"--initial-cluster-token", "etcdtest",
+		// Short timeouts: a lost leader is replaced within about a second.
+		"--heartbeat-interval", "50",
+		"--election-timeout", "500",
+		"--logger", "zap", "--log-outputs", "stderr")
+	cmd.Stdout = m.log
+	cmd.Stderr = m.log
+	if err := cmd.Start(); err != nil {
+		c.t.Fatalf("starting etcd %s: %v", m.Name, err)
+	}
+	done := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		close(done)
+	}()
+	m.cmd, m.done = cmd, done
+}
+
+// Kill kills the member's process (SIGKILL, by PID) and waits for it; it does nothing if the
+// member is not running.
+func (m *Member) Kill() {
+	m.mu.Lock()
+	cmd, done := m.cmd, m.done
+	m.cmd = nil
+	m.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+	}
+}
+
+// Pid returns the member's process id, or 0 when it is not running.
+func (m *Member) Pid() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.cmd == nil {
+		return 0
+	}
+	return m.cmd.Process.Pid
+}
+
+// Restart starts a killed member again, on its data directory, and waits until the cluster
+// answers.
+func (c *Cluster) Restart(i int) {
+	c.t.Helper()
+	m := c.members[i]
+	m.Kill()
+	c.start(m)
+	c.WaitReady(30 * time.Second)
+}
+
+// freePort returns a free loopback TCP address.
+func freePort(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.b.Len() > 1<<20 {
+		return len(p), nil // enough for a post-mortem
+	}
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(len(lines)-n, 0):], "\n")
+}

@@ -1,0 +1,252 @@
+package etcdstore_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorpyc/rpyc/registry"
+	"github.com/gorpyc/rpyc/registry/etcdstore"
+	"github.com/gorpyc/rpyc/registry/etcdstore/etcdtest"
+	clientv3 "go.etcd.io/etcd/client/v3"
+)
+
+const ioTimeout = 5 * time.Second
+
+// newStore opens a store on prefix, closed when the test ends.
+func newStore(t *testing.T, cl *clientv3.Client, cfg etcdstore.Config) *etcdstore.Store {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = testLogger(t)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+	defer cancel()
+	st, err := etcdstore.New(ctx, cl, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// testLogger logs into the test's output when it fails.
+func testLogger(t *testing.T) *slog.Logger {
+	var mu sync.Mutex
+	var b strings.Builder
+	t.Cleanup(func() {
+		if t.Failed() {
+			mu.Lock()
+			t.Logf("log:\n%s", b.String())
+			mu.Unlock()
+		}
+	})
+	return slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return b.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// serveUDP runs a registry server on st at a free loopback UDP port.
+func serveUDP(t *testing.T, st registry.Store) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &registry.Server{Store: st, AllowListing: true, Logger: testLogger(t)}
+	errc := make(chan error, 1)
+	go func() { errc <- s.ServePacket(pc) }()
+	t.Cleanup(func() {
+		_ = s.Close()
+		if err := <-errc; !errors.Is(err, registry.ErrServerClosed) {
+			t.Errorf("ServePacket: %v", err)
+		}
+	})
+	return pc.LocalAddr().String()
+}
+
+// eventually polls cond until it holds, failing after d.
+func eventually(t *testing.T, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, d)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func ports(es []registry.Entry) []any {
+	out := make([]any, len(es))
+	for i, e := range es {
+		out[i] = e.Port
+	}
+	return out
+}
+
+// TestEtcdStore runs the store against a real three-member etcd cluster, each subtest under a
+// prefix of its own.
+func TestEtcdStore(t *testing.T) {
+	cluster := etcdtest.Start(t, 3)
+	cl := cluster.Client()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ep := func(port int64) registry.Entry { return registry.Entry{IP: "127.0.0.1", Port: port} }
+
+	t.Run("TwoServers", func(t *testing.T) {
+		// Register through A, discover through B; unregister through B, gone at A.
+		cfg := etcdstore.Config{Prefix: "/t/two"}
+		a, b := serveUDP(t, newStore(t, cl, cfg)), serveUDP(t, newStore(t, cl, cfg))
+		ca := &registry.UDPClient{Addr: a, Interface: "127.0.0.1", Timeout: ioTimeout}
+		cb := &registry.UDPClient{Addr: b, Interface: "127.0.0.1", Timeout: ioTimeout}
+		if err := ca.Register(ctx, []string{"foo", "Bar"}, 18812); err != nil {
+			t.Fatal(err)
+		}
+		// Read-your-writes through A at once.
+		if got, err := ca.Discover(ctx, "FOO"); err != nil || len(got) != 1 || got[0] != (registry.Endpoint{IP: "127.0.0.1", Port: 18812}) {
+			t.Fatalf("Discover through A = %v, %v", got, err)
+		}
+		eventually(t, ioTimeout, "registration visible through B", func() bool {
+			got, err := cb.Discover(ctx, "bar")
+			return err == nil && len(got) == 1
+		})
+		if list, err := cb.List(ctx, ""); err != nil || !slices.Equal(list, []string{"FOO", "BAR"}) {
+			t.Fatalf("List through B = %v, %v", list, err)
+		}
+		if err := cb.Unregister(ctx, 18812); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, ioTimeout, "unregistration visible through A", func() bool {
+			_, err := ca.Discover(ctx, "foo")
+			return errors.Is(err, registry.ErrServiceNotFound)
+		})
+	})
+
+	t.Run("Order", func(t *testing.T) {
+		// Oldest registration first; a refresh moves an endpoint last; a unix-socket path and
+		// IPv6 addresses survive the round trip through etcd.
+		st := newStore(t, cl, etcdstore.Config{Prefix: "/t/order"})
+		for _, e := range []registry.Entry{ep(1), ep(2), {IP: "::1", Port: "/tmp/a b/sock"}, ep(1)} {
+			if _, _, err := st.Register(ctx, time.Now(), e, []string{"SVC"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got := st.Query(time.Now(), "SVC")
+		want := []registry.Entry{ep(2), {IP: "::1", Port: "/tmp/a b/sock"}, ep(1)}
+		if !slices.Equal(got, want) {
+			t.Fatalf("Query = %v, want %v", got, want)
+		}
+		// Another store reading the prefix from scratch sees the same order.
+		if got := newStore(t, cl, etcdstore.Config{Prefix: "/t/order"}).Query(time.Now(), "SVC"); !slices.Equal(got, want) {
+			t.Fatalf("Query after a fresh read = %v, want %v", got, want)
+		}
+		if n, err := st.Unregister(ctx, registry.Entry{IP: "::1", Port: "/tmp/a b/sock"}); err != nil || n != 1 {
+			t.Fatalf("Unregister = %d, %v", n, err)
+		}
+	})
+
+	t.Run("LeaseExpiry", func(t *testing.T) {
+		// Entries not refreshed within the pruning timeout disappear; refreshed ones stay
+		// (refreshes reuse the lease: no lease piles up).
+		st := newStore(t, cl, etcdstore.Config{Prefix: "/t/expiry", PruneTimeout: 2 * time.Second})
+		for _, p := range []int64{1, 2} {
+			if _, _, err := st.Register(ctx, time.Now(), ep(p), []string{"E"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before, err := cl.Leases(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		stop := make(chan struct{})
+		refreshed := make(chan error, 1)
+		go func() {
+			for {
+				select {
+				case <-stop:
+					refreshed <- nil
+					return
+				case <-time.After(300 * time.Millisecond):
+				}
+				if _, _, err := st.Register(ctx, time.Now(), ep(2), []string{"E"}); err != nil {
+					refreshed <- err
+					return
+				}
+			}
+		}()
+		eventually(t, 10*time.Second, "unrefreshed entry expired", func() bool {
+			return slices.Equal(ports(st.Query(time.Now(), "E")), []any{int64(2)})
+		})
+		close(stop)
+		if err := <-refreshed; err != nil {
+			t.Fatal(err)
+		}
+		if age := time.Since(start); age < 1500*time.Millisecond {
+			t.Fatalf("entry expired after %v, before its 2 s lease", age)
+		}
+		leases, err := cl.Leases(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(leases.Leases) >= len(before.Leases) {
+			t.Errorf("%d leases alive after refreshes, %d before; refreshes must reuse the lease", len(leases.Leases), len(before.Leases))
+		}
+	})
+
+	t.Run("Limits", func(t *testing.T) {
+		st := newStore(t, cl, etcdstore.Config{Prefix: "/t/limits", MaxRegistrations: 3, MaxEndpointsPerName: 2})
+		for p, want := range []int{0, 0, 1} {
+			_, replaced, err := st.Register(ctx, time.Now(), ep(int64(p+1)), []string{"L"})
+			if err != nil || replaced != want {
+				t.Fatalf("Register port %d: replaced %d, %v; want %d", p+1, replaced, err, want)
+			}
+		}
+		if got := ports(st.Query(time.Now(), "L")); !slices.Equal(got, []any{int64(2), int64(3)}) {
+			t.Fatalf("Query after 3 endpoints with 2 per name = %v, want [2 3]", got)
+		}
+		if _, _, err := st.Register(ctx, time.Now(), ep(4), []string{"M"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := st.Register(ctx, time.Now(), ep(5), []string{"N"}); !errors.Is(err, registry.ErrTableFull) {
+			t.Fatalf("Register beyond MaxRegistrations: %v, want ErrTableFull", err)
+		}
+		if names, entries := st.Counts(); names != 2 || entries != 3 {
+			t.Fatalf("Counts = %d, %d; want 2, 3", names, entries)
+		}
+	})
+
+	t.Run("ForeignKeys", func(t *testing.T) {
+		// Keys under the prefix that are not registrations (hand-written, corrupt) are ignored,
+		// on the first read and through the watch.
+		const prefix = "/t/foreign"
+		if _, err := cl.Put(ctx, prefix+"/X/junk", "not json"); err != nil {
+			t.Fatal(err)
+		}
+		st := newStore(t, cl, etcdstore.Config{Prefix: prefix})
+		for i, v := range []string{`{"name":"Y","ip":"1.2.3.4","port":1}`, `{"name":"Z","ip":"1.2.3.4","port":[1]}`, strings.Repeat("x", 5000)} {
+			if _, err := cl.Put(ctx, fmt.Sprintf("%s/Z/%d", prefix, i), v); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, _, err := st.Register(ctx, time.Now(), ep(9), []string{"OK"}); err != nil {
+			t.Fatal(err)
+		}
+		if names, entries := st.Counts(); names != 1 || entries != 1 {
+			t.Fatalf("Counts = %d, %d; want 1, 1", names, entries)
+		}
+	})
+}
