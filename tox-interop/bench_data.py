@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """The "Speed of data" figures (issue 12): Go and Python side by side in one table.
 
-    bench_data.py run --go-brine FILE --benchdata PATH [--reps R] [--cpu C] [...]   the table
+    bench_data.py run --brine-test PATH --benchdata PATH [--reps R] [--cpu C] [...]   the table
     bench_data.py server [--raw]                        a Python rpyc ThreadedServer to measure
     bench_data.py echo HOST:PORT [--raw] [--size B] [--n N]   -> "<s per echo> <MB/s>"
     bench_data.py connect HOST:PORT [--n N]             -> "<cycles per second>"
@@ -16,9 +16,10 @@ off in that process: Python compresses every frame over Channel.COMPRESSION_THRE
 bytes) at zlib level 1, and nothing else disables it, so the threshold is raised past any frame.
 
 `run` measures, REPS times each, interleaved (Go, rpyc 5.3.0, rpyc 6.0.1), and prints medians:
-  1-3. brine encode / decode: FILE holds `go test -bench '^Benchmark(Dump|Load)'` output of
-       ./brine; tox-interop/bench_brine.py measures Python on the same values. Every
-       Dump<X>/Load<X> pair found on both sides is a row.
+  1-3. brine encode / decode: the brine package's compiled test binary (go test -c ./brine) runs
+       its ^Benchmark(Dump|Load) benchmarks in brine/ (they read testdata/), and
+       tox-interop/bench_brine.py measures Python on the same values. Every Dump<X>/Load<X> pair
+       found on both sides is a row.
   4-5. echo of SIZE random bytes, default config and compression off on both sides;
   6.   connection cycles per second;
        rows 1-6: every process, client and server, pinned to the one CPU C (taskset -c C).
@@ -248,8 +249,6 @@ def main_run(o):
 
     # rows 1-3: brine
     go_brine = {}
-    with open(o.go_brine) as f:
-        parse_brine(f.read(), go_brine)
     py_brine = [(label, {}) for label, _ in pys]
     # rows 4-6: servers kept for all reps; one fresh client process per measurement
     results = {}
@@ -261,6 +260,14 @@ def main_run(o):
             for label, env in pys:
                 servers[(label, raw)] = Server([PY, me, "server"] + flag, env, cpu)
         for rep in range(o.reps):
+            out = subprocess.run(pinned(cpu, [os.path.abspath(o.brine_test), "-test.run=^$",
+                                              "-test.bench=^Benchmark(Dump|Load)", "-test.benchmem",
+                                              "-test.benchtime=" + o.brinetime]),
+                                 cwd=os.path.join(HERE, "..", "brine"), capture_output=True, text=True, timeout=600)
+            parse_brine(out.stdout, go_brine)
+            if out.returncode != 0:
+                failures.append("go brine benchmarks: " + " ".join(
+                    line.strip() for line in out.stdout.splitlines() if not line.startswith("Benchmark"))[-1000:])
             for (label, env), (_, into) in zip(pys, py_brine):
                 out = subprocess.run(pinned(cpu, [PY, os.path.join(HERE, "bench_brine.py")]), env=env,
                                      capture_output=True, text=True, timeout=600)
@@ -414,7 +421,8 @@ def main():
     p.add_argument("addr")
     p.add_argument("--n", type=int, default=1000)
     p = sub.add_parser("run")
-    p.add_argument("--go-brine", required=True)
+    p.add_argument("--brine-test", required=True)
+    p.add_argument("--brinetime", default="0.5s")
     p.add_argument("--benchdata", required=True)
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--cpu", type=int, default=0)

@@ -19,15 +19,9 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "${GO:-go}" test -c -o "$tmp/brine.test" ./brine
 "${GO:-go}" build -o "$tmp/benchdata" ./internal/cmd/benchdata
-echo "-- Go brine: taskset -c $cpu brine.test -test.bench='^Benchmark(Dump|Load)' -test.count=$reps" >&2
-# in ./brine, where go test runs it (its benchmarks read testdata/); a failed benchmark leaves its
-# row out of the table (reported there), the others are still shown
-(cd brine && taskset -c "$cpu" "$tmp/brine.test" -test.run='^$' -test.bench='^Benchmark(Dump|Load)' \
-	-test.benchtime="${BRINETIME:-0.5s}" -test.count="$reps" -test.benchmem -test.timeout=30m) >"$tmp/brine.txt" ||
-	{ echo "go brine benchmarks failed:" >&2; grep -v '^Benchmark' "$tmp/brine.txt" >&2; }
-echo "-- servers and clients: $reps runs, pinned to CPU $cpu (idle row unpinned)" >&2
-/usr/bin/python3 tox-interop/bench_data.py run --go-brine "$tmp/brine.txt" --benchdata "$tmp/benchdata" \
-	--reps "$reps" --cpu "$cpu" --size "${SIZE:-16777216}" --echoes "${ECHOES:-2}" \
+echo "-- brine, echo, connect: $reps runs, every process pinned to CPU $cpu; then idle connections (unpinned)" >&2
+/usr/bin/python3 tox-interop/bench_data.py run --brine-test "$tmp/brine.test" --benchdata "$tmp/benchdata" \
+	--reps "$reps" --cpu "$cpu" --brinetime "${BRINETIME:-0.5s}" --size "${SIZE:-16777216}" --echoes "${ECHOES:-2}" \
 	--cycles-go "${CYCLES_GO:-3000}" --cycles-py "${CYCLES_PY:-1000}" --idle "${IDLE:-2000}" \
 	--settle "${SETTLE:-12}" --py6 "${PY6:-1}" --load "$load" \
 	--commit "${COMMIT:-}"
