@@ -2,6 +2,7 @@ package brine_test
 
 import (
 	"fmt"
+	"os"
 	"testing"
 
 	"github.com/gorpyc/rpyc/brine"
@@ -18,8 +19,10 @@ var smallRequest any = brine.Tuple{int64(1), int64(12345), brine.Tuple{int64(8),
 	brine.Tuple{int64(1), brine.Tuple{}},
 }}}}
 
-// largeTuple is about 1.1 MB of brine: 10,000 rows of mixed scalars and a nested tuple.
-var largeTuple any = func() any {
+// largeTuple returns about 1.1 MB of brine: 10,000 rows of mixed scalars and a nested tuple. It
+// is built by each benchmark that uses it, not kept in a package variable: 70,000 live objects
+// would be marked by every garbage collection of the other benchmarks, and slow them.
+func largeTuple() any {
 	rows := make(brine.Tuple, 10000)
 	v := make([]byte, 64)
 	for i := range v {
@@ -30,7 +33,7 @@ var largeTuple any = func() any {
 			float64(i) * 0.25, brine.Tuple{nil, true, false}}
 	}
 	return rows
-}()
+}
 
 func BenchmarkAppendSmall(b *testing.B) {
 	buf := make([]byte, 0, 256)
@@ -63,27 +66,66 @@ func BenchmarkLoadSmall(b *testing.B) {
 }
 
 func BenchmarkAppendLarge(b *testing.B) {
-	buf, _ := brine.Dump(largeTuple)
+	large := largeTuple()
+	buf, _ := brine.Dump(large)
 	b.SetBytes(int64(len(buf)))
 	b.ReportAllocs()
 	for b.Loop() {
-		buf, _ = brine.Append(buf[:0], largeTuple)
+		buf, _ = brine.Append(buf[:0], large)
 	}
 }
 
 func BenchmarkDumpLarge(b *testing.B) {
-	data, _ := brine.Dump(largeTuple)
+	large := largeTuple()
+	data, _ := brine.Dump(large)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := brine.Dump(largeTuple); err != nil {
+		if _, err := brine.Dump(large); err != nil {
 			b.Fatal(err)
 		}
 	}
 }
 
 func BenchmarkLoadLarge(b *testing.B) {
-	data, _ := brine.Dump(largeTuple)
+	large := largeTuple()
+	data, _ := brine.Dump(large)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := brine.Load(data); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// mixedCorpus reads testdata/mixed.brine, written by Python rpyc (see tox-interop/bench_brine.py):
+// big ints beyond int64, long str with non-ASCII text, long bytes, floats and nested tuples.
+func mixedCorpus(b *testing.B) ([]byte, any) {
+	data, err := os.ReadFile("testdata/mixed.brine")
+	if err != nil {
+		b.Fatal(err)
+	}
+	v, err := brine.Load(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return data, v
+}
+
+func BenchmarkDumpMixed(b *testing.B) {
+	data, v := mixedCorpus(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := brine.Dump(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLoadMixed(b *testing.B) {
+	data, _ := mixedCorpus(b)
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for b.Loop() {

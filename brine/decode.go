@@ -4,9 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"math/big"
 	"strconv"
-	"unicode/utf8"
 	"unsafe"
 )
 
@@ -83,20 +81,21 @@ func (d Decoder) Load(data []byte) (any, error) {
 // The accounting, in bytes, with the sizes of a 64-bit platform (the Go values behind an any):
 //
 //	tuple, n items                24 + 16n (slice header, one interface slot per item)
-//	frozenset                     24, plus its tuple
-//	str, n bytes of UTF-8         16 + n
+//	frozenset                     its tuple (the tuple's header becomes the frozenset's)
+//	str, n bytes of UTF-8         24 + n (its header takes a 24-byte slot)
 //	bytes, n bytes                24 + n
 //	int beyond the immediates     8, or 32 + 8*(words+4) for a *big.Int (words: 64-bit words
 //	                              its decimal digits can need)
 //	float                         8
 //	complex                       16
-//	slice                         48, plus its 3-tuple (72)
+//	slice                         its 3-tuple, 72 (the tuple's items become the slice's fields)
 //	None, bool, immediate ints,   0 (shared, never allocated)
 //	(), NotImplemented, Ellipsis
 //
-// Nested values add up. What the allocator hands out stays within about 15% of the count (size
-// classes, and the shared chunks small tuples and strings are carved from); scratch space that is
-// garbage once parsing is done, such as a big integer's intermediate results, is not counted.
+// Nested values add up. The decoder carves these values from a few shared chunks per decode
+// rather than allocating each one, and what it allocates stays within about 15% of the count
+// (the unused end of each chunk, size classes); scratch space that is garbage once parsing is
+// done, such as a big integer's intermediate results, is not counted.
 func (d Decoder) LoadSized(data []byte) (v any, size int64, err error) {
 	st := d.state(data)
 	v, err = st.value(0)
@@ -139,15 +138,15 @@ func (d Decoder) state(data []byte) decodeState {
 }
 
 // Decoded sizes of Go values on a 64-bit platform (see Decoder.LoadSized).
+// Decoded sizes of Go values on a 64-bit platform (see Decoder.LoadSized).
 const (
-	sizeSlot      = 16 // an interface value: a tuple item
-	sizeSliceHdr  = 24 // a boxed slice header: Tuple, FrozenSet, []byte
-	sizeStringHdr = 16 // a boxed string header
-	sizeWord      = 8  // a boxed int64 or float64, a big.Int word
-	sizeComplex   = 16
-	sizeSlice     = 48 // a boxed Slice: three interfaces
-	sizeBigInt    = 32 // big.Int itself: sign and nat header
-	bigIntSpare   = 4  // words big.nat allocates beyond the need
+	sizeSlot     = 16 // an interface value: a tuple item
+	sizeHeader   = 24 // a header slot: Tuple, FrozenSet, []byte or string (see arena.go)
+	sizeWord     = 8  // a boxed int64 or float64, a big.Int word
+	sizeComplex  = 16
+	sizeBigInt   = 32 // big.Int itself: sign and nat header
+	bigIntSpare  = 4  // words counted beyond the need
+	sizeTupleHdr = sizeHeader
 )
 
 type decodeState struct {
@@ -158,74 +157,22 @@ type decodeState struct {
 	used      int64 // decoded size so far
 	budget    int64 // limit on used
 	borrow    bool  // Decoder.BorrowBytes
-
-	// Slabs: small tuples, strings and byte slices of one decode are carved from shared chunks,
-	// which turns thousands of small allocations into a few. Values carved from a slab have their
-	// capacity capped, so appending to one never writes into another. A slab chunk is written once
-	// and never modified, which is what makes the strings built over strSlab immutable.
-	tupSlab   []any
-	strSlab   []byte
-	bytesSlab []byte
+	arena
 }
 
-const (
-	tupSlabItems = 256  // items per tuple chunk
-	smallValue   = 64   // strings and bytes up to this length go to a slab
-	byteSlabSize = 4096 // bytes per string or bytes chunk
-)
-
-func (st *decodeState) newTuple(n int) Tuple {
-	if n > tupSlabItems/4 {
-		return make(Tuple, n)
-	}
-	if len(st.tupSlab) < n {
-		// Size the chunk by what the rest of the input could still hold (an item takes at least a
-		// byte, a typical one about four), so small messages do not pay for a big chunk.
-		size := min(max((len(st.data)-st.pos)/4, n, 8), tupSlabItems)
-		st.tupSlab = make([]any, size)
-	}
-	t := st.tupSlab[:n:n]
-	st.tupSlab = st.tupSlab[n:]
-	return t
-}
-
-// carve copies b into a chunk of *slab and returns the copy with its capacity capped.
-func carve(slab *[]byte, b []byte, remaining int) []byte {
-	if cap(*slab)-len(*slab) < len(b) {
-		*slab = make([]byte, 0, min(max(remaining+len(b), smallValue), byteSlabSize))
-	}
-	start := len(*slab)
-	*slab = append(*slab, b...)
-	return (*slab)[start:len(*slab):len(*slab)]
-}
-
-func (st *decodeState) newString(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	if len(b) > smallValue {
-		return string(b)
-	}
-	c := carve(&st.strSlab, b, len(st.data)-st.pos)
-	return unsafe.String(&c[0], len(c))
-}
-
-func (st *decodeState) newBytes(b []byte) []byte {
-	if len(b) > smallValue || len(b) == 0 {
-		return append([]byte{}, b...)
-	}
-	return carve(&st.bytesSlab, b, len(st.data)-st.pos)
-}
-
-// immediates holds the boxed int64 for every immediate tag, so decoding them never allocates.
-var immediates = func() (t [256]any) {
+// constants holds the value of every tag that stands alone: the immediate ints (boxed, from a
+// table, so that decoding them never allocates), None, the booleans, (), NotImplemented and
+// Ellipsis. isConstant marks those tags (None's value is nil).
+var constants, isConstant = func() (v [256]any, is [256]bool) {
 	for tag := int(TagImmFirst); tag <= int(TagImmLast); tag++ {
-		t[tag] = int64(tag - ImmBias)
+		v[tag], is[tag] = int64(tag-ImmBias), true
 	}
-	return t
+	for tag, c := range map[Tag]any{TagNone: nil, TagTrue: true, TagFalse: false,
+		TagEmptyTuple: emptyTupleValue, TagNotImplemented: NotImplemented, TagEllipsis: Ellipsis} {
+		v[tag], is[tag] = c, true
+	}
+	return v, is
 }()
-
-var emptyTuple = Tuple{}
 
 func (st *decodeState) fail(at int, tag Tag, err error, detail string) error {
 	return &SyntaxError{Offset: at, Tag: tag, Err: err, Detail: detail}
@@ -245,113 +192,160 @@ func (st *decodeState) tooLarge(n int64, at int, tag Tag) error {
 		strconv.FormatInt(st.used, 10)+" of the "+strconv.FormatInt(st.budget, 10)+"-byte budget used")
 }
 
+func (st *decodeState) truncated(n int, at int, tag Tag) error {
+	return st.fail(at, tag, ErrTruncated, "need "+itoa(n)+" bytes, have "+itoa(len(st.data)-st.pos))
+}
+
 // need returns the next n bytes, or a truncation error attributed to the value at `at`.
 func (st *decodeState) need(n int, at int, tag Tag) ([]byte, error) {
 	if n < 0 || n > len(st.data)-st.pos {
-		return nil, st.fail(at, tag, ErrTruncated, "need "+itoa(n)+" bytes, have "+itoa(len(st.data)-st.pos))
+		return nil, st.truncated(n, at, tag)
 	}
 	b := st.data[st.pos : st.pos+n]
 	st.pos += n
 	return b, nil
 }
 
+// value decodes the value at st.pos.
 func (st *decodeState) value(depth int) (any, error) {
-	at := st.pos
-	if at >= len(st.data) {
-		if at == 0 {
-			return nil, st.fail(at, TagNone, ErrTruncated, "empty input")
+	var v [1]any
+	err := st.fill(v[:], depth)
+	return v[0], err
+}
+
+// fill decodes len(t) values into t, each at the given nesting depth. It is the decoder's one
+// loop: the common tags are handled inline, and only a nested tuple recurses.
+func (st *decodeState) fill(t []any, depth int) error {
+	data := st.data
+	for i := range t {
+		at := st.pos
+		if at >= len(data) {
+			if at == 0 {
+				return st.fail(at, TagNone, ErrTruncated, "empty input")
+			}
+			return st.fail(at, TagNone, ErrTruncated, "value expected")
 		}
-		return nil, st.fail(at, TagNone, ErrTruncated, "value expected")
-	}
-	tag := Tag(st.data[at])
-	st.pos++
-	if tag >= TagImmFirst && tag <= TagImmLast {
-		return immediates[tag], nil
-	}
-	switch tag {
-	case TagNone:
-		return nil, nil
-	case TagTrue:
-		return true, nil
-	case TagFalse:
-		return false, nil
-	case TagNotImplemented:
-		return NotImplemented, nil
-	case TagEllipsis:
-		return Ellipsis, nil
-	case TagEmptyTuple:
-		return emptyTuple, nil
-	case TagEmptyBytes, TagBytes1, TagBytes2, TagBytes3, TagBytes4, TagBytesL1, TagBytesL4:
-		b, err := st.bytesBody(tag, at, sizeSliceHdr)
-		if err != nil {
-			return nil, err
-		}
-		if st.borrow && len(b) >= BorrowMin {
-			return b[:len(b):len(b)], nil
-		}
-		return st.newBytes(b), nil
-	case TagStr:
-		if st.pos >= len(st.data) {
-			return nil, st.fail(at, tag, ErrTruncated, "str without its bytes")
-		}
-		inner := Tag(st.data[st.pos])
-		if !isBytesTag(inner) {
-			return nil, st.fail(at, tag, ErrMalformed, "str must hold a bytes value, found "+inner.String())
-		}
+		tag := Tag(data[at])
 		st.pos++
-		b, err := st.bytesBody(inner, at, sizeStringHdr)
-		if err != nil {
-			return nil, err
+		if isConstant[tag] {
+			t[i] = constants[tag]
+			continue
 		}
-		if !utf8.Valid(b) {
-			return nil, st.fail(at, tag, ErrInvalidUTF8, "")
+		switch tag {
+		case TagTup1, TagTup2, TagTup3, TagTup4, TagTupL1, TagTupL4:
+			n := int(tag-TagTup1) + 1
+			if tag == TagTupL1 {
+				if st.pos >= len(data) {
+					return st.truncated(1, at, tag)
+				}
+				n = int(data[st.pos])
+				st.pos++
+			} else if tag == TagTupL4 {
+				b, err := st.need(4, at, tag)
+				if err != nil {
+					return err
+				}
+				n = int(binary.BigEndian.Uint32(b))
+			}
+			v, err := st.tuple(n, depth, at, tag)
+			if err != nil {
+				return err
+			}
+			t[i] = v
+		case TagIntL1:
+			if st.pos >= len(data) {
+				return st.truncated(1, at, tag)
+			}
+			n := int(data[st.pos])
+			st.pos++
+			// Canonical text of up to 18 digits: an int64 without overflow checks.
+			if n > 0 && n <= 18 && n <= len(data)-st.pos && n <= st.maxDigits {
+				if v, ok := smallDecimal(data[st.pos : st.pos+n]); ok {
+					if sizeWord > st.budget-st.used {
+						return st.tooLarge(sizeWord, at, tag)
+					}
+					st.used += sizeWord
+					st.pos += n
+					t[i] = st.boxInt(v)
+					continue
+				}
+			}
+			v, err := st.intText(n, at, tag)
+			if err != nil {
+				return err
+			}
+			t[i] = v
+		case TagStr:
+			if st.pos >= len(data) {
+				return st.fail(at, tag, ErrTruncated, "str without its bytes")
+			}
+			inner := Tag(data[st.pos])
+			if !isBytesTag(inner) {
+				return st.fail(at, tag, ErrMalformed, "str must hold a bytes value, found "+inner.String())
+			}
+			st.pos++
+			b, err := st.bytesBody(inner, at)
+			if err != nil {
+				return err
+			}
+			if !validUTF8(b) {
+				return st.fail(at, tag, ErrInvalidUTF8, "")
+			}
+			t[i] = st.boxString(b)
+		case TagEmptyBytes, TagBytes1, TagBytes2, TagBytes3, TagBytes4, TagBytesL1, TagBytesL4:
+			b, err := st.bytesBody(tag, at)
+			if err != nil {
+				return err
+			}
+			if st.borrow && len(b) >= BorrowMin {
+				t[i] = st.boxBytesHeader(b[:len(b):len(b)])
+			} else {
+				t[i] = st.boxBytes(b)
+			}
+		case TagFloat:
+			if len(data)-st.pos < 8 {
+				return st.truncated(8, at, tag)
+			}
+			if err := st.charge(sizeWord, at, tag); err != nil {
+				return err
+			}
+			p := st.newWords(1)
+			*(*uint64)(p) = binary.BigEndian.Uint64(data[st.pos:])
+			st.pos += 8
+			t[i] = makeAny(typeFloat64, p)
+		default:
+			v, err := st.rare(tag, at, depth)
+			if err != nil {
+				return err
+			}
+			t[i] = v
 		}
-		return st.newString(b), nil
-	case TagTup1, TagTup2, TagTup3, TagTup4:
-		return st.tuple(int(tag-TagTup1)+1, depth, at, tag)
-	case TagTupL1:
-		b, err := st.need(1, at, tag)
-		if err != nil {
-			return nil, err
-		}
-		return st.tuple(int(b[0]), depth, at, tag)
-	case TagTupL4:
-		b, err := st.need(4, at, tag)
-		if err != nil {
-			return nil, err
-		}
-		return st.tuple(int(binary.BigEndian.Uint32(b)), depth, at, tag)
-	case TagIntL1:
-		b, err := st.need(1, at, tag)
-		if err != nil {
-			return nil, err
-		}
-		return st.intText(int(b[0]), at, tag)
+	}
+	return nil
+}
+
+// rare decodes the values of the less common tags, whose tag at `at` was consumed.
+func (st *decodeState) rare(tag Tag, at, depth int) (any, error) {
+	switch tag {
 	case TagIntL4:
 		b, err := st.need(4, at, tag)
 		if err != nil {
 			return nil, err
 		}
 		return st.intText(int(binary.BigEndian.Uint32(b)), at, tag)
-	case TagFloat:
-		b, err := st.need(8, at, tag)
-		if err != nil {
-			return nil, err
-		}
-		if err := st.charge(sizeWord, at, tag); err != nil {
-			return nil, err
-		}
-		return math.Float64frombits(binary.BigEndian.Uint64(b)), nil
 	case TagComplex:
-		b, err := st.need(16, at, tag)
-		if err != nil {
-			return nil, err
+		if len(st.data)-st.pos < 16 {
+			return nil, st.truncated(16, at, tag)
 		}
 		if err := st.charge(sizeComplex, at, tag); err != nil {
 			return nil, err
 		}
-		return complex(math.Float64frombits(binary.BigEndian.Uint64(b)),
-			math.Float64frombits(binary.BigEndian.Uint64(b[8:]))), nil
+		p := st.newWords(2)
+		w := (*[2]uint64)(p)
+		w[0] = binary.BigEndian.Uint64(st.data[st.pos:])
+		w[1] = binary.BigEndian.Uint64(st.data[st.pos+8:])
+		st.pos += 16
+		return makeAny(typeComplex, p), nil
 	case TagSlice:
 		if depth >= st.maxDepth {
 			return nil, st.fail(at, tag, ErrTooDeep, "limit "+itoa(st.maxDepth))
@@ -364,10 +358,9 @@ func (st *decodeState) value(depth int) (any, error) {
 		if !ok || len(t) != 3 {
 			return nil, st.fail(at, tag, ErrMalformed, "slice must hold a 3-tuple")
 		}
-		if err := st.charge(sizeSlice, at, tag); err != nil {
-			return nil, err
-		}
-		return Slice{Start: t[0], Stop: t[1], Step: t[2]}, nil
+		// A Slice is three interfaces, laid out as the 3-tuple's items already are: the Slice
+		// is those items, boxed as a Slice.
+		return makeAny(typeSlice, unsafe.Pointer(&t[0])), nil
 	case TagFrozenSet:
 		if st.pos >= len(st.data) {
 			return nil, st.fail(at, tag, ErrTruncated, "frozenset without its members")
@@ -379,14 +372,8 @@ func (st *decodeState) value(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		t := inner.(Tuple)
-		if err := st.charge(sizeSliceHdr, at, tag); err != nil {
-			return nil, err
-		}
-		if len(t) == 0 {
-			return FrozenSet{}, nil
-		}
-		return FrozenSet(t), nil
+		// The tuple's header, boxed as a FrozenSet instead.
+		return makeAny(typeFrozenSet, dataWord(inner)), nil
 	}
 	return nil, st.fail(at, tag, ErrUnknownTag, "")
 }
@@ -400,18 +387,18 @@ func isTupleTag(t Tag) bool {
 }
 
 // bytesBody reads the length (if any) and body of a bytes value whose tag was already consumed,
-// charging hdr plus the length to the budget first. The result aliases the input.
-func (st *decodeState) bytesBody(tag Tag, at int, hdr int64) ([]byte, error) {
+// charging a header slot plus the length to the budget first. The result aliases the input.
+func (st *decodeState) bytesBody(tag Tag, at int) ([]byte, error) {
 	var n int
 	switch tag {
 	case TagEmptyBytes:
-		return nil, st.charge(hdr, at, tag)
+		return nil, st.charge(sizeHeader, at, tag)
 	case TagBytesL1:
-		b, err := st.need(1, at, tag)
-		if err != nil {
-			return nil, err
+		if st.pos >= len(st.data) {
+			return nil, st.truncated(1, at, tag)
 		}
-		n = int(b[0])
+		n = int(st.data[st.pos])
+		st.pos++
 	case TagBytesL4:
 		b, err := st.need(4, at, tag)
 		if err != nil {
@@ -421,7 +408,7 @@ func (st *decodeState) bytesBody(tag Tag, at int, hdr int64) ([]byte, error) {
 	default:
 		n = int(tag-TagBytes1) + 1
 	}
-	if err := st.charge(hdr+int64(n), at, tag); err != nil {
+	if err := st.charge(sizeHeader+int64(n), at, tag); err != nil {
 		return nil, err
 	}
 	return st.need(n, at, tag)
@@ -433,119 +420,62 @@ func (st *decodeState) tuple(n, depth, at int, tag Tag) (any, error) {
 	}
 	// Refuse counts the budget cannot pay for, then counts the input cannot hold (every item takes
 	// at least one byte), before allocating: an item slot costs 16 times its smallest encoding.
-	if err := st.charge(sizeSliceHdr+sizeSlot*int64(n), at, tag); err != nil {
+	if err := st.charge(sizeTupleHdr+sizeSlot*int64(n), at, tag); err != nil {
 		return nil, err
 	}
 	if n > len(st.data)-st.pos {
 		return nil, st.fail(at, tag, ErrTruncated, "tuple of "+itoa(n)+" items, only "+
 			itoa(len(st.data)-st.pos)+" bytes left")
 	}
-	t := st.newTuple(n)
-	for i := range t {
-		v, err := st.value(depth + 1)
-		if err != nil {
-			return nil, err
-		}
-		t[i] = v
+	h := st.newHeader()
+	t := st.newItems(n)
+	if err := st.fill(t, depth+1); err != nil {
+		return nil, err
 	}
-	return t, nil
+	*h = t
+	return makeAny(typeTuple, unsafe.Pointer(h)), nil
+}
+
+// smallDecimal parses 1 to 18 bytes of canonical decimal text, with an optional leading '-'.
+func smallDecimal(b []byte) (int64, bool) {
+	neg := b[0] == '-'
+	if neg {
+		b = b[1:]
+		if len(b) == 0 {
+			return 0, false
+		}
+	}
+	var v int64
+	for _, c := range b {
+		d := c - '0'
+		if d > 9 {
+			return 0, false
+		}
+		v = v*10 + int64(d)
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
 }
 
 // intText parses n bytes of integer text with the grammar of Python's int() on bytes: optional
 // surrounding ASCII whitespace, an optional sign, decimal digits with single underscores between
-// them. Canonical text (what every encoder emits) takes a fast path.
+// them.
 func (st *decodeState) intText(n, at int, tag Tag) (any, error) {
 	b, err := st.need(n, at, tag)
 	if err != nil {
 		return nil, err
 	}
-	// Fast path: canonical, at most 18 digits, fits int64 without overflow checks.
-	if len(b) > 0 && len(b) <= 19 {
-		neg := b[0] == '-'
-		digits := b
-		if neg {
-			digits = b[1:]
-		}
-		if len(digits) > 0 && len(digits) <= 18 && len(digits) <= st.maxDigits {
-			var v int64
-			ok := true
-			for _, c := range digits {
-				if c < '0' || c > '9' {
-					ok = false
-					break
-				}
-				v = v*10 + int64(c-'0')
+	if n > 0 && n <= 18 && n <= st.maxDigits {
+		if v, ok := smallDecimal(b); ok {
+			if err := st.charge(sizeWord, at, tag); err != nil {
+				return nil, err
 			}
-			if ok {
-				if err := st.charge(sizeWord, at, tag); err != nil {
-					return nil, err
-				}
-				if neg {
-					v = -v
-				}
-				return v, nil
-			}
+			return st.boxInt(v), nil
 		}
 	}
-	return st.slowInt(b, at, tag)
-}
-
-func (st *decodeState) slowInt(b []byte, at int, tag Tag) (any, error) {
-	isSpace := func(c byte) bool { return c == ' ' || (c >= '\t' && c <= '\r') }
-	for len(b) > 0 && isSpace(b[0]) {
-		b = b[1:]
-	}
-	for len(b) > 0 && isSpace(b[len(b)-1]) {
-		b = b[:len(b)-1]
-	}
-	neg := false
-	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
-		neg = b[0] == '-'
-		b = b[1:]
-	}
-	if len(b) == 0 {
-		return nil, st.fail(at, tag, ErrInvalidInt, "no digits")
-	}
-	digits := make([]byte, 0, len(b)+1)
-	if neg {
-		digits = append(digits, '-')
-	}
-	prevDigit := false
-	for i, c := range b {
-		switch {
-		case c >= '0' && c <= '9':
-			digits = append(digits, c)
-			prevDigit = true
-		case c == '_' && prevDigit && i+1 < len(b) && b[i+1] >= '0' && b[i+1] <= '9':
-			prevDigit = false
-		default:
-			return nil, st.fail(at, tag, ErrInvalidInt, "unexpected byte "+quoteByte(c))
-		}
-	}
-	nd := len(digits)
-	if neg {
-		nd--
-	}
-	if nd > st.maxDigits {
-		return nil, st.fail(at, tag, ErrIntTooLarge, itoa(nd)+" digits, limit "+itoa(st.maxDigits))
-	}
-	cost := int64(sizeWord)
-	if nd > 18 {
-		// log2(10) < 3.322 bits per digit.
-		words := int64(nd)*3322/1000/64 + 1
-		cost = sizeBigInt + sizeWord*(words+bigIntSpare)
-	}
-	if err := st.charge(cost, at, tag); err != nil {
-		return nil, err
-	}
-	x, ok := new(big.Int).SetString(string(digits), 10)
-	if !ok {
-		return nil, st.fail(at, tag, ErrInvalidInt, "")
-	}
-	if x.IsInt64() {
-		return x.Int64(), nil
-	}
-	return x, nil
+	return st.bigText(b, at, tag)
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -7,7 +7,6 @@ import (
 	"math/big"
 	"strconv"
 	"sync"
-	"unicode/utf8"
 )
 
 // MaxDepth is the default limit on tuple nesting, for both encoding and decoding. Python's own
@@ -105,7 +104,7 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 	case complex64:
 		return appendComplex(dst, complex128(x)), nil
 	case string:
-		if !utf8.ValidString(x) {
+		if !validUTF8String(x) {
 			return dst, &EncodeError{Type: "string", Err: ErrInvalidUTF8}
 		}
 		if uint64(len(x)) > math.MaxUint32 {
@@ -279,7 +278,7 @@ func dumpable(v any, depth int) bool {
 		float32, float64, complex64, complex128, []byte:
 		return true
 	case string:
-		return utf8.ValidString(x)
+		return validUTF8String(x)
 	case *big.Int:
 		if x == nil {
 			return false

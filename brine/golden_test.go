@@ -1,6 +1,7 @@
 package brine_test
 
 import (
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -168,5 +169,25 @@ func TestGoldenRepr(t *testing.T) {
 	}
 	if checked < 250 {
 		t.Fatalf("only %d cases checked", checked)
+	}
+}
+
+// The mixed benchmark corpus, written by Python rpyc (big ints, long non-ASCII str, long bytes,
+// floats, nested tuples), decodes and re-encodes to the same bytes.
+func TestGoldenMixedCorpus(t *testing.T) {
+	data, err := os.ReadFile("testdata/mixed.brine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, size, err := brine.Decoder{}.LoadSized(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := brine.Dump(v)
+	if err != nil || !bytes.Equal(back, data) {
+		t.Fatalf("re-encoding differs from Python's bytes (%v)", err)
+	}
+	if _, err := (brine.Decoder{MaxDecodedSize: size - 1}).Load(data); !errors.Is(err, brine.ErrTooLarge) {
+		t.Fatalf("budget one below the counted %d: %v", size, err)
 	}
 }

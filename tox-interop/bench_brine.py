@@ -4,8 +4,16 @@
 
     BenchmarkDumpSmall  <ns/op>  <MB/s>  <bytes>
 
-Run: /usr/bin/python3 tox-interop/bench_brine.py  (PYTHONPATH=... for another rpyc)
+Run: taskset -c 0 /usr/bin/python3 tox-interop/bench_brine.py  (PYTHONPATH=... for another rpyc)
+
+The "mixed" corpus (big ints beyond int64, long str with non-ASCII text, long bytes, floats,
+nested tuples) is brine/testdata/mixed.brine, read by both benchmarks. It was written by
+`/usr/bin/python3 tox-interop/bench_brine.py --write-mixed brine/testdata/mixed.brine`, which
+generates it from a fixed seed.
 """
+import os
+import random
+import sys
 import time
 
 import rpyc
@@ -20,6 +28,43 @@ SMALL = (1, 12345, (8, (2, (
 
 LARGE = tuple((i, -i * 1000003, "key-%06d" % i, b"v" * 64, i * 0.25, (None, True, False))
               for i in range(10000))
+
+
+MIXED_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "brine", "testdata",
+                          "mixed.brine")
+
+# Characters of the mixed corpus's strings: ASCII, Latin-1, Greek, CJK and emoji (1 to 4 bytes of
+# UTF-8 each), weighted towards ASCII as real text is.
+ALPHABET = ("abcdefghijklmnopqrstuvwxyz ABCDEFGHIJKLMNOPQRSTUVWXYZ 0123456789 .,;:-_/" * 4 +
+            "éèàçüößñÅøæ" + "αβγδεζηθλμπσω" + "中文字符数据速度" + "\U0001f600\U0001f680\U0001f40d")
+
+
+def mixed_corpus(seed=12, records=64):
+    """Returns the mixed benchmark value, the same for a given seed on every Python 3."""
+    rnd = random.Random(seed)
+
+    def bigint():
+        digits = rnd.randint(20, 400)
+        v = rnd.randrange(10 ** (digits - 1), 10 ** digits)
+        return -v if rnd.random() < 0.5 else v
+
+    def text():
+        return "".join(rnd.choice(ALPHABET) for _ in range(rnd.randint(50, 3000)))
+
+    rows = []
+    for i in range(records):
+        rows.append((
+            i,
+            bigint(),
+            text(),
+            bytes(rnd.getrandbits(8) for _ in range(rnd.randint(100, 4000))),
+            rnd.uniform(-1e6, 1e6),
+            rnd.random(),
+            (rnd.randint(-2 ** 63, 2 ** 63 - 1), (rnd.uniform(-1, 1), text()[:20]), None, True),
+            rnd.randint(2 ** 64, 2 ** 130),
+            (bigint(), -bigint(), rnd.randint(-1000, 100000)),
+        ))
+    return tuple(rows)
 
 
 def bench(name, fn, nbytes, min_time=1.0):
@@ -37,6 +82,10 @@ def bench(name, fn, nbytes, min_time=1.0):
 
 
 def main():
+    if sys.argv[1:2] == ["--write-mixed"]:
+        with open(sys.argv[2], "wb") as f:
+            f.write(brine.dump(mixed_corpus()))
+        return
     print("python rpyc %s brine" % rpyc.__version__)
     small = brine.dump(SMALL)
     large = brine.dump(LARGE)
@@ -44,6 +93,12 @@ def main():
     bench("BenchmarkLoadSmall", lambda: brine.load(small), len(small))
     bench("BenchmarkDumpLarge", lambda: brine.dump(LARGE), len(large))
     bench("BenchmarkLoadLarge", lambda: brine.load(large), len(large))
+    with open(MIXED_FILE, "rb") as f:
+        mixed = f.read()
+    mixed_value = brine.load(mixed)
+    assert brine.dump(mixed_value) == mixed
+    bench("BenchmarkDumpMixed", lambda: brine.dump(mixed_value), len(mixed))
+    bench("BenchmarkLoadMixed", lambda: brine.load(mixed), len(mixed))
 
 
 if __name__ == "__main__":

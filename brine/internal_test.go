@@ -1,0 +1,91 @@
+package brine
+
+import (
+	"bytes"
+	"math/big"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// validUTF8 agrees with unicode/utf8.Valid (which has Python's strict rules) on every sequence
+// of one or two bytes, on three- and four-byte sequences built from the boundary values of each
+// byte, at every alignment against the eight-byte ASCII skip, and on random text.
+func TestValidUTF8(t *testing.T) {
+	check := func(b []byte) {
+		t.Helper()
+		if got, want := validUTF8(b), utf8.Valid(b); got != want {
+			t.Fatalf("validUTF8(%x) = %v, want %v", b, got, want)
+		}
+	}
+	for a := range 256 {
+		check([]byte{byte(a)})
+		for b := range 256 {
+			check([]byte{byte(a), byte(b)})
+		}
+	}
+	edges := []byte{0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xc2, 0xe0, 0xed, 0xf4, 0xff}
+	for lead := 0xc0; lead <= 0xff; lead++ {
+		for _, b1 := range edges {
+			for _, b2 := range edges {
+				check([]byte{byte(lead), b1, b2})
+				for _, b3 := range edges {
+					seq := []byte{byte(lead), b1, b2, b3}
+					check(seq)
+					for _, pad := range []int{3, 8} {
+						check(append(append(bytes.Repeat([]byte{'a'}, pad), seq...), "abcdefghi"...))
+					}
+				}
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []rune("abcdefgh éü中文\U0001f600\u07ff\u0800\uffff\U0010ffff")
+	for range 2000 {
+		var sb strings.Builder
+		for range rng.IntN(64) {
+			sb.WriteRune(alphabet[rng.IntN(len(alphabet))])
+		}
+		b := []byte(sb.String())
+		check(b)
+		if len(b) > 0 {
+			b[rng.IntN(len(b))] = byte(rng.IntN(256)) // usually breaks it
+			check(b)
+		}
+	}
+}
+
+// The decimal fast paths agree with math/big on every length up to past MaxIntDigits' needs.
+func TestDecimalWords(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for n := 1; n <= 700; n++ {
+		digits := make([]byte, n)
+		for i := range digits {
+			digits[i] = byte('0' + rng.IntN(10))
+		}
+		if n%7 == 0 {
+			digits[0] = '0' // leading zeros are allowed
+		}
+		if !allDigits(digits) {
+			t.Fatalf("allDigits(%s) = false", digits)
+		}
+		want, _ := new(big.Int).SetString(string(digits), 10)
+		got := new(big.Int).SetBits(decimalWords(digits, n*3322/1000/64+1))
+		if got.Cmp(want) != 0 {
+			t.Fatalf("decimalWords(%s) = %s", digits, got)
+		}
+		if n <= 19 && parseDigits(digits) != want.Uint64() {
+			t.Fatalf("parseDigits(%s) = %d", digits, parseDigits(digits))
+		}
+	}
+	for c := range 256 {
+		for pos := range 9 {
+			b := []byte("123456789")
+			b[pos] = byte(c)
+			if got, want := allDigits(b), c >= '0' && c <= '9'; got != want {
+				t.Fatalf("allDigits(%q) = %v", b, got)
+			}
+		}
+	}
+}
