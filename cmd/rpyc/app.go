@@ -87,6 +87,7 @@ type app struct {
 	tlsCert       string
 	tlsKey        string
 	tlsServerName string
+	ssh           sshFlags // ssh.go
 	// timeoutSet records an explicit --timeout (services keeps Python's 2 s otherwise).
 	timeoutSet bool
 
@@ -155,6 +156,7 @@ func (a *app) commonFlags(fs *flag.FlagSet) {
 	fs.StringVar(&a.tlsCert, "tls-cert", a.tlsCert, "client certificate PEM `file` (implies --tls; needs --tls-key)")
 	fs.StringVar(&a.tlsKey, "tls-key", a.tlsKey, "client key PEM `file`")
 	fs.StringVar(&a.tlsServerName, "tls-server-name", a.tlsServerName, "the `name` to verify the server certificate against (default: the host)")
+	a.ssh.register(fs)
 }
 
 func (a *app) newFlagSet(name string) *flag.FlagSet {
@@ -454,7 +456,7 @@ func errorText(err error) string {
 // repeat them ("rpyc: classic: rpyc: connect ..."), so cleanMessage drops them.
 var packagePrefixes = map[string]bool{
 	"rpyc": true, "classic": true, "registry": true, "protocol": true, "channel": true,
-	"brine": true, "compat": true, "netref": true, "pyobj": true, "server": true,
+	"brine": true, "compat": true, "netref": true, "pyobj": true, "server": true, "sshtunnel": true,
 }
 
 // cleanMessage removes the package-name segments of an error chain's text: "rpyc: classic:
@@ -550,6 +552,9 @@ func (a *app) tlsConfig(host string) (*tls.Config, error) {
 
 // connectClassic connects to a classic server, bounded by --timeout.
 func (a *app) connectClassic(ctx context.Context, host string) (*classic.Client, error) {
+	if a.ssh.host != "" {
+		return a.connectClassicSSH(ctx, host)
+	}
 	tcfg, err := a.tlsConfig(host)
 	if err != nil {
 		return nil, err
@@ -573,6 +578,9 @@ func (a *app) connectClassic(ctx context.Context, host string) (*classic.Client,
 
 // connectAny connects to any RPyC server at address, bounded by --timeout.
 func (a *app) connectAny(ctx context.Context, address string) (*rpyc.Conn, error) {
+	if a.ssh.host != "" {
+		return a.connectAnySSH(ctx, address)
+	}
 	tcfg, err := a.tlsConfig(address)
 	if err != nil {
 		return nil, err

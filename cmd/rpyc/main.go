@@ -15,7 +15,9 @@
 //	rpyc services [NAME...]                list a registry's services and their endpoints
 //	rpyc tap LISTEN UPSTREAM               a proxy that prints every RPyC message both ways
 //
-// The port defaults to 18812, the classic server's (18821 with --tls). Flags may come anywhere on
+// The port defaults to 18812, the classic server's (18821 with --tls). With --ssh user@host the
+// connection goes through an SSH tunnel, like Python's ssh_connect, and HOST is the server as the
+// SSH host sees it (rpyc --ssh me@box eval localhost "1+1"). Flags may come anywhere on
 // the line. Exit status: 0 success, 1 the remote code raised an exception (its remote traceback
 // is printed) or a local file could not be read or written, 2 usage error, 3 connection error,
 // 130 interrupted. Run `rpyc help COMMAND` for each command's flags; the README's CLI reference
