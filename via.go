@@ -44,8 +44,8 @@ func ConnectVia(ctx context.Context, endpoint string, open func(context.Context)
 func (o *options) probing(ctx context.Context, endpoint string, attempt func(...protocol.Option) (*Conn, error)) (*Conn, error) {
 	var first []protocol.Option
 	if o.cfg.Dialect == compat.Auto {
-		if d, ok := dialects.Load(endpoint); ok {
-			first = append(first, protocol.WithProbeDialect(d.(compat.Dialect)))
+		if d, ok := lookupDialect(endpoint); ok { // dialectcache.go: memory and cache file
+			first = append(first, protocol.WithProbeDialect(d))
 		}
 	}
 	conn, err := attempt(first...)
@@ -65,6 +65,6 @@ func (o *options) probing(ctx context.Context, endpoint string, attempt func(...
 	if err != nil {
 		return nil, err
 	}
-	dialects.Store(endpoint, conn.Dialect())
+	rememberDialect(endpoint, conn.Dialect())
 	return conn, nil
 }
