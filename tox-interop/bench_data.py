@@ -3,15 +3,18 @@
 
     bench_data.py run --brine-test PATH --benchdata PATH [--reps R] [--cpu C] [...]   the table
     bench_data.py server [--raw]                        a Python rpyc ThreadedServer to measure
-    bench_data.py echo HOST:PORT [--raw] [--size B] [--n N]   -> "<s per echo> <MB/s>"
-    bench_data.py connect HOST:PORT [--n N]             -> "<cycles per second>"
+    bench_data.py echo HOST:PORT [--raw] [--size B] [--n N] [--mintime S] [--server-pid P]
+    bench_data.py connect HOST:PORT [--n N] [--mintime S] [--server-pid P]
+        -> "<ops> <wall s> <server CPU s> <client CPU s>"
 
 tox-interop/bench_data.sh (make bench-data) builds the Go programs and runs `run`; see there. The
 Python modes are the twins of internal/cmd/benchdata's: `server` serves BenchService (echo(b)
 returns b) on a free loopback port, announces "LISTENING host:port" and exits when stdin closes;
-`echo` times N echoes of B random bytes on one connection after one warm-up echo (MB = 10^6
-bytes, the payload counted once per echo), checking each; `connect` times N cycles of
-rpyc.connect + root + get_service_name + close after 20 warm-up cycles. --raw turns compression
+`echo` times echoes of B random bytes on one connection after one warm-up echo, checking each;
+`connect` times cycles of rpyc.connect + root + get_service_name + close after 20 warm-up cycles;
+both run at least N operations and for at least S seconds, and report the CPU time (user +
+system, /proc/PID/stat, exited threads included) of the server process P and of the client
+around the timed loop. --raw turns compression
 off in that process: Python compresses every frame over Channel.COMPRESSION_THRESHOLD (3000
 bytes) at zlib level 1, and nothing else disables it, so the threshold is raised past any frame.
 
@@ -20,8 +23,11 @@ bytes) at zlib level 1, and nothing else disables it, so the threshold is raised
        its ^Benchmark(Dump|Load) benchmarks in brine/ (they read testdata/), and
        tox-interop/bench_brine.py measures Python on the same values. Every Dump<X>/Load<X> pair
        found on both sides is a row.
-  4-5. echo of SIZE random bytes, default config and compression off on both sides;
+  4-5. echo of SIZE random bytes, default config and compression off on both sides (MB/s: 10^6
+       bytes of payload, counted once per echo);
   6.   connection cycles per second;
+       rows 4-6 are shown by wall-clock time and again by the CPU time of client and server
+       together, which other load on the machine does not change;
        rows 1-6: every process, client and server, pinned to the one CPU C (taskset -c C).
   7.   idle connections: the Go idle client holds N connections (each made one call) on a Go
        server and on Python ThreadedServers, unpinned; after SETTLE seconds the server's RSS
@@ -38,7 +44,8 @@ import subprocess
 import sys
 import time
 
-import bench_core
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import bench_core  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PY = "/usr/bin/python3"
@@ -83,30 +90,49 @@ def payload(n):
     return random.Random(12).randbytes(n)
 
 
-def echo(addr, raw, size, n):
+def proc_cpu(pid):
+    """User + system CPU seconds of process pid, exited threads included (/proc/PID/stat)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed(server_pid, min_ops, min_time, op):
+    """Runs op at least min_ops times and for at least min_time seconds; prints
+    "<ops> <wall s> <server CPU s> <client CPU s>" as benchdata does."""
+    s0, c0 = proc_cpu(server_pid), proc_cpu(os.getpid())
+    t0 = time.perf_counter()
+    ops = 0
+    while ops < min_ops or time.perf_counter() - t0 < min_time:
+        op()
+        ops += 1
+    wall = time.perf_counter() - t0
+    print("%d %.6f %.6f %.6f" % (ops, wall, proc_cpu(server_pid) - s0, proc_cpu(os.getpid()) - c0))
+
+
+def echo(o):
     import rpyc
-    if raw:
+    if o.raw:
         no_compression()
-    host, port = addr.rsplit(":", 1)
+    host, port = o.addr.rsplit(":", 1)
     conn = rpyc.connect(host, int(port))
     root = conn.root
-    data = payload(size)
+    data = payload(o.size)
 
     def one():
         if root.echo(data) != data:
             raise SystemExit("bench_data.py: echo returned different bytes")
     one()
-    t0 = time.perf_counter()
-    for _ in range(n):
-        one()
-    dt = (time.perf_counter() - t0) / max(n, 1)
+    timed(o.server_pid, o.n, o.mintime, one)
     conn.close()
-    print("%.6f %.1f" % (dt, size / dt / 1e6))
 
 
-def connect(addr, n):
+def connect(o):
     import rpyc
-    host, port = addr.rsplit(":", 1)
+    host, port = o.addr.rsplit(":", 1)
 
     def cycle():
         c = rpyc.connect(host, int(port))
@@ -115,10 +141,7 @@ def connect(addr, n):
         c.close()
     for _ in range(20):
         cycle()
-    t0 = time.perf_counter()
-    for _ in range(n):
-        cycle()
-    print("%.1f" % (n / (time.perf_counter() - t0)))
+    timed(o.server_pid, o.n, o.mintime, cycle)
 
 
 # ---------------------------------------------------------------- the harness
@@ -159,9 +182,10 @@ class Server(bench_core.Server):
 
 def run_client(argv, env, cpu, timeout=600):
     out = subprocess.run(pinned(cpu, argv), env=env, capture_output=True, text=True, timeout=timeout)
-    if out.returncode != 0:
+    fields = out.stdout.split()
+    if out.returncode != 0 or len(fields) != 4:
         raise RuntimeError("%s failed: %s %s" % (" ".join(argv), out.stdout, out.stderr[-2000:]))
-    return [float(x) for x in out.stdout.split()]
+    return [float(x) for x in fields]
 
 
 BENCH_RE = re.compile(r"^Benchmark(Dump|Load)(\w+?)(?:-\d+)?\s+(?:\d+\s+)?([\d.]+) ns/op")
@@ -272,28 +296,24 @@ def main_run(o):
                 out = subprocess.run(pinned(cpu, [PY, os.path.join(HERE, "bench_brine.py")]), env=env,
                                      capture_output=True, text=True, timeout=600)
                 parse_brine(out.stdout, into)
-            for raw in (False, True):
-                key = "echo-raw" if raw else "echo"
+            for key, n_go, n_py, raw in (("echo", o.echoes, o.echoes, False), ("echo-raw", o.echoes, o.echoes, True),
+                                         ("connect", o.cycles_go, o.cycles_py, False)):
+                mode = "connect" if key == "connect" else "echo"
+                go_args = ["-n", str(n_go), "-mintime", "%gs" % o.mintime]
+                py_args = ["--n", str(n_py), "--mintime", str(o.mintime)]
+                if mode == "echo":
+                    go_args += ["-size", str(o.size)] + (["-raw"] if raw else [])
+                    py_args += ["--size", str(o.size)] + (["--raw"] if raw else [])
                 try:
                     s = servers[("go", raw)]
                     results.setdefault((key, "go"), []).append(run_client(
-                        [bd, "echo", "-addr", s.addr, "-size", str(o.size), "-n", str(o.echoes)]
-                        + (["-raw"] if raw else []), None, cpu)[1])
+                        [bd, mode, "-addr", s.addr, "-server-pid", str(s.pid)] + go_args, None, cpu))
                     for label, env in pys:
                         s = servers[(label, raw)]
                         results.setdefault((key, label), []).append(run_client(
-                            [PY, me, "echo", s.addr, "--size", str(o.size), "--n", str(o.echoes)]
-                            + (["--raw"] if raw else []), env, cpu)[1])
+                            [PY, me, mode, s.addr, "--server-pid", str(s.pid)] + py_args, env, cpu))
                 except (RuntimeError, subprocess.TimeoutExpired) as e:
                     failures.append(str(e))
-            try:
-                results.setdefault(("connect", "go"), []).append(run_client(
-                    [bd, "connect", "-addr", servers[("go", False)].addr, "-n", str(o.cycles_go)], None, cpu)[0])
-                for label, env in pys:
-                    results.setdefault(("connect", label), []).append(run_client(
-                        [PY, me, "connect", servers[(label, False)].addr, "--n", str(o.cycles_py)], env, cpu)[0])
-            except (RuntimeError, subprocess.TimeoutExpired) as e:
-                failures.append(str(e))
             print("  run %d/%d done" % (rep + 1, o.reps), file=sys.stderr, flush=True)
     finally:
         for s in servers.values():
@@ -314,17 +334,26 @@ def main_run(o):
     cols = ["path", "gorpyc"] + ["Python " + label for label, _ in pys] + ["ratio (vs 5.3.0)", "aim", "met?"]
     t = Table(cols)
     brine_rows(t, go_brine, py_brine, failures)
-    for key, label, aim in (("echo", "echo %s random bytes, default config" % size_label(o.size), 1000),
-                            ("echo-raw", "echo %s, compression off" % size_label(o.size), 1500)):
-        g = med(results.get((key, "go"), []))
-        p = [med(results.get((key, lab), [])) for lab, _ in pys]
-        t.add(label, fmt_mbs(g), *[fmt_mbs(x) for x in p], fmt_x(g / p[0] if g and p[0] else None),
-              "≥ %s GB/s" % ("%g" % (aim / 1000)), "met" if g and g >= aim else "no")
-    g = med(results.get(("connect", "go"), []))
-    p = [med(results.get(("connect", lab), [])) for lab, _ in pys]
-    r = g / p[0] if g and p[0] else None
-    t.add("connect + root + `get_service_name` + close", fmt_rate(g), *[fmt_rate(x) for x in p], fmt_x(r),
-          "≥ 10x", "met" if r and r >= 10 else "no")
+    cpu_table = Table(["path (by CPU time: client + server)", "gorpyc"] + ["Python " + label for label, _ in pys]
+                      + ["ratio (vs 5.3.0)"])
+    unit = o.size / 1e6
+    for key, label, aim, fmt in (
+            ("echo", "echo %s random bytes, default config" % size_label(o.size), 1000, fmt_mbs),
+            ("echo-raw", "echo %s, compression off" % size_label(o.size), 1500, fmt_mbs),
+            ("connect", "connect + root + `get_service_name` + close", None, fmt_rate)):
+        per = unit if key != "connect" else 1
+        # a run is (ops, wall s, server CPU s, client CPU s)
+        wall = [med([r[0] * per / r[1] for r in results.get((key, k), [])]) for k in ["go"] + [lab for lab, _ in pys]]
+        cpu_rate = [med([r[0] * per / (r[2] + r[3]) for r in results.get((key, k), []) if r[2] + r[3] > 0])
+                    for k in ["go"] + [lab for lab, _ in pys]]
+        r = wall[0] / wall[1] if wall[0] and wall[1] else None
+        if aim:
+            goal, met = "≥ %g GB/s" % (aim / 1000), wall[0] is not None and wall[0] >= aim
+        else:
+            goal, met = "≥ 10x", r is not None and r >= 10
+        t.add(label, *[fmt(x) for x in wall], fmt_x(r), goal, "met" if met else "no")
+        cpu_table.add(label, *[fmt(x) for x in cpu_rate],
+                      fmt_x(cpu_rate[0] / cpu_rate[1] if cpu_rate[0] and cpu_rate[1] else None))
     if idle:
         g = idle.get("go")
         p = [idle.get(lab) for lab, _ in pys]
@@ -334,6 +363,11 @@ def main_run(o):
               fmt_idle(g, "goroutines"), *[fmt_idle(x, "threads") for x in p], fmt_x(r),
               "≤ 8 KiB, ≤ 1 goroutine", "met" if met else "no")
     t.print()
+    print()
+    print("Rows 4-6 again, as work per second of CPU used by client and server together (user + system, "
+          "/proc/PID/stat): on the shared core this equals the rate above when nothing else runs, and "
+          "other load on the machine does not change it.")
+    cpu_table.print()
     print("Echo MB/s: 10^6 bytes of payload per second, counted once per echo (it travels both ways); "
           "idle: RSS and goroutine/thread growth per connection after %g s idle%s." % (
               o.settle, "; RSS left after all closed: " + ", ".join(
@@ -412,14 +446,15 @@ def main():
     sub = ap.add_subparsers(dest="mode", required=True)
     p = sub.add_parser("server")
     p.add_argument("--raw", action="store_true")
-    p = sub.add_parser("echo")
-    p.add_argument("addr")
-    p.add_argument("--raw", action="store_true")
-    p.add_argument("--size", type=int, default=16 * MIB)
-    p.add_argument("--n", type=int, default=2)
-    p = sub.add_parser("connect")
-    p.add_argument("addr")
-    p.add_argument("--n", type=int, default=1000)
+    for mode, n in (("echo", 2), ("connect", 1000)):
+        p = sub.add_parser(mode)
+        p.add_argument("addr")
+        p.add_argument("--n", type=int, default=n, help="operations to time, at least")
+        p.add_argument("--mintime", type=float, default=1.0, help="seconds to time, at least")
+        p.add_argument("--server-pid", type=int, default=0, help="process whose CPU time to report")
+        if mode == "echo":
+            p.add_argument("--raw", action="store_true")
+            p.add_argument("--size", type=int, default=16 * MIB)
     p = sub.add_parser("run")
     p.add_argument("--brine-test", required=True)
     p.add_argument("--brinetime", default="0.5s")
@@ -428,6 +463,7 @@ def main():
     p.add_argument("--cpu", type=int, default=0)
     p.add_argument("--size", type=int, default=16 * MIB)
     p.add_argument("--echoes", type=int, default=2)
+    p.add_argument("--mintime", type=float, default=1.0)
     p.add_argument("--cycles-go", type=int, default=3000)
     p.add_argument("--cycles-py", type=int, default=1000)
     p.add_argument("--idle", type=int, default=2000)
@@ -439,9 +475,9 @@ def main():
     if o.mode == "server":
         serve(o.raw)
     elif o.mode == "echo":
-        echo(o.addr, o.raw, o.size, o.n)
+        echo(o)
     elif o.mode == "connect":
-        connect(o.addr, o.n)
+        connect(o)
     else:
         main_run(o)
 

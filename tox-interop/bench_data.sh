@@ -8,7 +8,8 @@
 # tox-interop/bench_data.py for what each row measures.
 #
 #   bash tox-interop/bench_data.sh
-#   env: REPS=3 CPU=0 SIZE=16777216 ECHOES=2 CYCLES_GO=3000 CYCLES_PY=1000 IDLE=2000 SETTLE=12
+#   env: REPS=3 CPU=0 SIZE=16777216 ECHOES=2 CYCLES_GO=3000 CYCLES_PY=1000 (each at least, and for
+#        at least MINTIME=1 s) IDLE=2000 SETTLE=12
 #        BRINETIME=0.5s PY6=1 (0: rpyc 5.3.0 only) COMMIT (label; default: git rev-parse --short HEAD)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +22,7 @@ trap 'rm -rf "$tmp"' EXIT
 "${GO:-go}" build -o "$tmp/benchdata" ./internal/cmd/benchdata
 echo "-- brine, echo, connect: $reps runs, every process pinned to CPU $cpu; then idle connections (unpinned)" >&2
 /usr/bin/python3 tox-interop/bench_data.py run --brine-test "$tmp/brine.test" --benchdata "$tmp/benchdata" \
-	--reps "$reps" --cpu "$cpu" --brinetime "${BRINETIME:-0.5s}" --size "${SIZE:-16777216}" --echoes "${ECHOES:-2}" \
+	--reps "$reps" --cpu "$cpu" --brinetime "${BRINETIME:-0.5s}" --size "${SIZE:-16777216}" --echoes "${ECHOES:-2}" --mintime "${MINTIME:-1}" \
 	--cycles-go "${CYCLES_GO:-3000}" --cycles-py "${CYCLES_PY:-1000}" --idle "${IDLE:-2000}" \
 	--settle "${SETTLE:-12}" --py6 "${PY6:-1}" --load "$load" \
 	--commit "${COMMIT:-}"

@@ -3,16 +3,21 @@
 // is measured the way Python is (tox-interop/bench_data.py has the Python twins).
 //
 //	benchdata server [-raw]                         serve on a free loopback port
-//	benchdata echo -addr A [-raw] [-size B] [-n N]   time N echoes of B random bytes
-//	benchdata connect -addr A [-n N]                 time N connect + root + get_service_name + close
+//	benchdata echo -addr A [-raw] [-size B] [-n N] [-mintime D] [-server-pid P]
+//	                                                time echoes of B random bytes
+//	benchdata connect -addr A [-n N] [-mintime D] [-server-pid P]
+//	                                                time connect + root + get_service_name + close
 //	benchdata idle -addr A [-n N]                    hold N idle connections until stdin closes
 //
 // server announces "LISTENING host:port" and serves until stdin (a pipe) closes or SIGTERM/SIGINT.
 // Its root has echo(b) (returns b) and goroutines() (runtime.NumGoroutine, read by the idle
 // figure). -raw turns compression off, on either side.
 //
-// echo prints "<seconds per echo> <MB/s>" (MB = 10^6 bytes, the payload counted once per echo,
-// after one untimed warm-up echo); connect prints "<cycles per second>" (after 20 untimed cycles);
+// echo (after one untimed warm-up echo) and connect (after 20 untimed cycles) run at least N
+// operations and for at least D (1 s), and print "<ops> <wall s> <server CPU s> <client CPU s>":
+// the CPU times are user + system of the server process P (0: none) and of this client, read from
+// /proc/PID/stat (10 ms ticks, exited threads included), so that a figure can also be had that
+// other load on the machine does not change;
 // idle prints "OPEN <N>" once every connection has made one call (root and get_service_name), then
 // closes them all when its stdin closes and prints "CLOSED". Every echo is checked byte for byte
 // and every service name for being non-empty: a wrong answer exits 1.
@@ -31,6 +36,8 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -70,17 +77,65 @@ func payload(n int) []byte {
 // errWrongEcho reports an echo that differs from what was sent.
 var errWrongEcho = errors.New("benchdata: echo returned different bytes")
 
-// echoBench makes one connection to addr and times n echoes of size random bytes after one
-// warm-up echo; it returns the time per echo.
-func echoBench(ctx context.Context, addr string, raw bool, size, n int) (time.Duration, error) {
+// result is one timed loop: ops operations in wall time, using serverCPU in the server process
+// and clientCPU in this one.
+type result struct {
+	ops                        int
+	wall, serverCPU, clientCPU time.Duration
+}
+
+// String is the line a client mode prints: "<ops> <wall s> <server CPU s> <client CPU s>".
+func (r result) String() string {
+	return fmt.Sprintf("%d %.6f %.6f %.6f", r.ops, r.wall.Seconds(), r.serverCPU.Seconds(), r.clientCPU.Seconds())
+}
+
+// clockTick is the unit of utime and stime in /proc/PID/stat (USER_HZ, 100 on Linux).
+const clockTick = 10 * time.Millisecond
+
+// processCPU returns the user + system CPU time of process pid, its exited threads included
+// (/proc/PID/stat); 0 where there is no /proc.
+func processCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	i := bytes.LastIndexByte(b, ')')
+	if err != nil || i < 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[i+1:])) // state ppid pgrp ... utime (12th) stime (13th)
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * clockTick
+}
+
+// timed runs op at least minOps times and for at least minTime, and measures it.
+func timed(serverPID, minOps int, minTime time.Duration, op func() error) (result, error) {
+	s0, c0 := processCPU(serverPID), processCPU(os.Getpid())
+	start := time.Now()
+	var r result
+	for r.ops < minOps || time.Since(start) < minTime {
+		if err := op(); err != nil {
+			return r, err
+		}
+		r.ops++
+	}
+	r.wall = time.Since(start)
+	r.serverCPU, r.clientCPU = processCPU(serverPID)-s0, processCPU(os.Getpid())-c0
+	return r, nil
+}
+
+// echoBench makes one connection to addr and, after one warm-up echo, times echoes of size random
+// bytes (at least n, for at least minTime), each checked.
+func echoBench(ctx context.Context, addr string, raw bool, size, n int, minTime time.Duration, serverPID int) (result, error) {
 	conn, err := rpyc.Connect(ctx, addr, rpyc.WithConfig(config(raw)))
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
 	defer conn.Close()
 	root, err := conn.Root(ctx)
 	if err != nil {
-		return 0, err
+		return result{}, err
 	}
 	data := payload(size)
 	echo := func() error {
@@ -94,15 +149,9 @@ func echoBench(ctx context.Context, addr string, raw bool, size, n int) (time.Du
 		return nil
 	}
 	if err := echo(); err != nil {
-		return 0, err
+		return result{}, err
 	}
-	start := time.Now()
-	for range n {
-		if err := echo(); err != nil {
-			return 0, err
-		}
-	}
-	return time.Since(start) / time.Duration(max(n, 1)), nil
+	return timed(serverPID, n, minTime, echo)
 }
 
 // cycle connects to addr, gets the root, asks its service name and closes.
@@ -126,20 +175,14 @@ func cycle(ctx context.Context, addr string) error {
 	return conn.Close()
 }
 
-// connectBench times n connection cycles (after 20 untimed ones) and returns cycles per second.
-func connectBench(ctx context.Context, addr string, n int) (float64, error) {
+// connectBench times connection cycles (at least n, for at least minTime) after 20 untimed ones.
+func connectBench(ctx context.Context, addr string, n int, minTime time.Duration, serverPID int) (result, error) {
 	for range 20 {
 		if err := cycle(ctx, addr); err != nil {
-			return 0, err
+			return result{}, err
 		}
 	}
-	start := time.Now()
-	for range n {
-		if err := cycle(ctx, addr); err != nil {
-			return 0, err
-		}
-	}
-	return float64(n) / time.Since(start).Seconds(), nil
+	return timed(serverPID, n, minTime, func() error { return cycle(ctx, addr) })
 }
 
 // idle opens n connections to addr, each making one call, reports "OPEN n" on out, waits for in
@@ -198,7 +241,9 @@ func main() {
 	addr := fs.String("addr", "", "server address host:port")
 	raw := fs.Bool("raw", false, "compression off")
 	size := fs.Int("size", 16<<20, "echo payload size in bytes")
-	n := fs.Int("n", 3, "timed echoes, connection cycles or idle connections")
+	n := fs.Int("n", 3, "timed echoes or connection cycles (at least), or idle connections")
+	minTime := fs.Duration("mintime", time.Second, "time echoes or connection cycles for at least this long")
+	serverPID := fs.Int("server-pid", 0, "process whose CPU time to report (the server's)")
 	_ = fs.Parse(os.Args[2:])
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -215,14 +260,14 @@ func main() {
 			err = serve(ctx, ln, *raw)
 		}
 	case "echo":
-		var d time.Duration
-		if d, err = echoBench(ctx, *addr, *raw, *size, *n); err == nil {
-			fmt.Printf("%.6f %.1f\n", d.Seconds(), float64(*size)/d.Seconds()/1e6)
+		var r result
+		if r, err = echoBench(ctx, *addr, *raw, *size, *n, *minTime, *serverPID); err == nil {
+			fmt.Println(r)
 		}
 	case "connect":
-		var rate float64
-		if rate, err = connectBench(ctx, *addr, *n); err == nil {
-			fmt.Printf("%.1f\n", rate)
+		var r result
+		if r, err = connectBench(ctx, *addr, *n, *minTime, *serverPID); err == nil {
+			fmt.Println(r)
 		}
 	case "idle":
 		err = idle(ctx, *addr, *n, os.Stdin, os.Stdout)

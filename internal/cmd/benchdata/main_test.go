@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -38,11 +39,11 @@ func TestEchoAndConnect(t *testing.T) {
 	ctx := testContext(t)
 	for _, raw := range []bool{false, true} {
 		addr := startServer(t, Bench{}, raw)
-		if d, err := echoBench(ctx, addr, raw, 1<<20, 2); err != nil || d <= 0 {
-			t.Fatalf("echoBench(raw=%v) = %v, %v", raw, d, err)
+		if r, err := echoBench(ctx, addr, raw, 1<<20, 2, 0, os.Getpid()); err != nil || r.ops != 2 || r.wall <= 0 {
+			t.Fatalf("echoBench(raw=%v) = %v, %v", raw, r, err)
 		}
-		if rate, err := connectBench(ctx, addr, 5); err != nil || rate <= 0 {
-			t.Fatalf("connectBench = %v, %v", rate, err)
+		if r, err := connectBench(ctx, addr, 5, 0, os.Getpid()); err != nil || r.ops != 5 || r.wall <= 0 {
+			t.Fatalf("connectBench = %v, %v", r, err)
 		}
 	}
 }
@@ -59,7 +60,7 @@ func (corrupt) Echo(b []byte) []byte {
 // TestEchoDetectsCorruption: a server answering with different bytes makes the echo benchmark fail.
 func TestEchoDetectsCorruption(t *testing.T) {
 	addr := startServer(t, corrupt{}, false)
-	if _, err := echoBench(testContext(t), addr, false, 64<<10, 1); !errors.Is(err, errWrongEcho) {
+	if _, err := echoBench(testContext(t), addr, false, 64<<10, 1, 0, 0); !errors.Is(err, errWrongEcho) {
 		t.Fatalf("echoBench against a corrupting server: %v, want errWrongEcho", err)
 	}
 }
@@ -73,5 +74,23 @@ func TestIdle(t *testing.T) {
 	}
 	if got := out.String(); got != "OPEN 3\nCLOSED\n" {
 		t.Fatalf("idle printed %q", got)
+	}
+}
+
+// TestProcessCPU: a busy loop shows in this process's CPU time (within 10 s, however loaded the
+// machine), and a missing process has none.
+func TestProcessCPU(t *testing.T) {
+	if _, err := os.Stat("/proc/self/stat"); err != nil {
+		t.Skip("no /proc")
+	}
+	c0 := processCPU(os.Getpid())
+	start := time.Now()
+	for processCPU(os.Getpid())-c0 < 30*time.Millisecond {
+		if time.Since(start) > 10*time.Second {
+			t.Fatalf("a 10 s busy loop counted %v of CPU", processCPU(os.Getpid())-c0)
+		}
+	}
+	if d := processCPU(1 << 30); d != 0 {
+		t.Errorf("CPU of a missing process: %v", d)
 	}
 }
