@@ -11,6 +11,7 @@ import (
 	"unicode"
 
 	"github.com/gorpyc/rpyc/registry"
+	"github.com/gorpyc/rpyc/registry/etcdstore"
 )
 
 // config is the parsed command line.
@@ -38,6 +39,15 @@ type config struct {
 	maxPerName       int
 
 	metrics string // Go extension: address of the Prometheus /metrics endpoint ("" = none)
+
+	// Go extensions: where registrations are kept. backend is "memory" or
+	// "etcd://HOST:PORT,..."; the etcd switches apply to the latter.
+	backend    string
+	prefix     string
+	etcdCACert string
+	etcdCert   string
+	etcdKey    string
+	etcdUser   string
 }
 
 // defaultConfig is the configuration without switches.
@@ -45,7 +55,8 @@ func defaultConfig() config {
 	return config{mode: "UDP", port: 18811, timeout: 240, logFormat: "text", logLevel: "info",
 		maxTCPConns: registry.DefaultMaxTCPConns, maxTCPConnsPerIP: registry.DefaultMaxTCPConnsPerIP,
 		tcpTimeout: registry.DefaultTCPTimeout, tcpEvictIdle: registry.DefaultTCPEvictIdle,
-		maxRegistrations: registry.DefaultMaxRegistrations, maxPerName: registry.DefaultMaxEndpointsPerName}
+		maxRegistrations: registry.DefaultMaxRegistrations, maxPerName: registry.DefaultMaxEndpointsPerName,
+		backend: "memory", prefix: etcdstore.DefaultPrefix}
 }
 
 // switchDef describes one switch: its long name (used with the flag package), an optional
@@ -76,6 +87,12 @@ var switches = []switchDef{
 	{long: "max-registrations", takesValue: true, meta: "N", goOnly: true, help: "registrations (one per name and endpoint) held at most; a REGISTER adding more gets no reply; 0 means no limit (Python has none); the default is 131072"},
 	{long: "max-endpoints-per-name", takesValue: true, meta: "N", goOnly: true, help: "endpoints kept per name, the least recently registered making room (QUERY replies hold the most recent ones, at most about 130); 0 means no limit; the default is 1024"},
 	{long: "metrics", takesValue: true, meta: "ADDR", goOnly: true, help: "serve Prometheus metrics (requests by command and transport, names and registrations held) at http://ADDR/metrics, such as 127.0.0.1:9464; the default is none"},
+	{long: "backend", takesValue: true, meta: "{memory,etcd://HOST:PORT[,HOST:PORT...]}", goOnly: true, help: "where registrations are kept: memory (the default, Python's behaviour) or an etcd cluster, which any number of rpyc-registry replicas share: each answers with every registration, and losing a replica or a minority of etcd members loses none"},
+	{long: "prefix", takesValue: true, meta: "KEY", goOnly: true, help: "etcd backend: the key prefix of the registrations; replicas with the same prefix share them; the default is /rpyc-registry"},
+	{long: "etcd-cacert", takesValue: true, meta: "PATH", goOnly: true, help: "etcd backend: verify the etcd members with the CA certificates in PATH (PEM); any of the TLS switches makes the connection TLS"},
+	{long: "etcd-cert", takesValue: true, meta: "PATH", goOnly: true, help: "etcd backend: client certificate (PEM), with --etcd-key"},
+	{long: "etcd-key", takesValue: true, meta: "PATH", goOnly: true, help: "etcd backend: client private key (PEM), with --etcd-cert"},
+	{long: "etcd-user", takesValue: true, meta: "NAME", goOnly: true, help: "etcd backend: authenticate as NAME, with the password in the environment variable " + etcdPasswordEnv},
 	{long: "help", short: "h", help: "print this help and exit"},
 	{long: "help-all", help: "the same as --help"},
 	{long: "version", short: "v", help: "print the version and exit"},
@@ -237,6 +254,12 @@ func parseArgs(args []string) (config, error) {
 	fs.StringVar(&cfg.logFormat, "log-format", "text", "")
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "")
 	fs.StringVar(&cfg.metrics, "metrics", "", "")
+	fs.StringVar(&cfg.backend, "backend", cfg.backend, "")
+	fs.StringVar(&cfg.prefix, "prefix", cfg.prefix, "")
+	fs.StringVar(&cfg.etcdCACert, "etcd-cacert", "", "")
+	fs.StringVar(&cfg.etcdCert, "etcd-cert", "", "")
+	fs.StringVar(&cfg.etcdKey, "etcd-key", "", "")
+	fs.StringVar(&cfg.etcdUser, "etcd-user", "", "")
 	fs.BoolVar(&cfg.help, "help", false, "")
 	fs.BoolVar(&cfg.help, "help-all", false, "")
 	fs.BoolVar(&cfg.version, "version", false, "")
@@ -284,6 +307,9 @@ func parseArgs(args []string) (config, error) {
 		}
 		*l.dst = n
 	}
+	if err := checkBackend(fs, cfg); err != nil {
+		return config{}, err
+	}
 	for i, d := range durations {
 		if !seenFlag(fs, d.name) {
 			continue
@@ -295,6 +321,28 @@ func parseArgs(args []string) (config, error) {
 		*d.dst = v
 	}
 	return cfg, nil
+}
+
+// checkBackend checks --backend and the switches that go with it.
+func checkBackend(fs *flag.FlagSet, cfg config) error {
+	if cfg.backend == "memory" {
+		for _, name := range []string{"prefix", "etcd-cacert", "etcd-cert", "etcd-key", "etcd-user"} {
+			if seenFlag(fs, name) {
+				return usageError("switch --%s needs --backend etcd://...", name)
+			}
+		}
+		return nil
+	}
+	if _, err := etcdEndpoints(cfg.backend, false); err != nil {
+		return err
+	}
+	if !strings.HasPrefix(cfg.prefix, "/") || cfg.prefix == "/" {
+		return usageError("argument of --prefix expected to be a key such as /rpyc-registry, not %q", cfg.prefix)
+	}
+	if (cfg.etcdCert == "") != (cfg.etcdKey == "") {
+		return usageError("switches --etcd-cert and --etcd-key go together")
+	}
+	return nil
 }
 
 // seenFlag reports whether the switch name was given.

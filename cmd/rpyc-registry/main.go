@@ -7,7 +7,8 @@
 // Python and Go clients (rpyc.discover, rpyc.connect_by_service, servers with
 // auto_register=True, and gorpyc's registry package) work with it unchanged. Go additions:
 // --host to choose the bind address, --log-format json and --log-level, --metrics ADDR (a
-// Prometheus endpoint), and limits against
+// Prometheus endpoint), --backend etcd://HOST:PORT,... (replicas sharing their registrations in
+// an etcd cluster, with --prefix and the --etcd-* TLS and auth switches), and limits against
 // hostile clients (--max-tcp-conns, --max-tcp-conns-per-ip, --tcp-timeout, --tcp-evict-idle,
 // --max-registrations, --max-endpoints-per-name; see the registry package's Server). It logs with log/slog,
 // and on SIGINT or SIGTERM stops accepting requests, finishes those in progress and exits 0.
@@ -72,6 +73,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, started f
 
 	s := newServer(cfg, log)
 	s.NotifyStarted = started
+	if cfg.backend != "memory" {
+		store, closeStore, err := openEtcd(ctx, cfg, s.PruneTimeout, log)
+		if err != nil {
+			log.Error("rpyc-registry: cannot open the etcd backend", "err", err)
+			return 1
+		}
+		defer closeStore()
+		s.Store = store
+	}
 	if cfg.metrics != "" {
 		stopMetrics, err := serveMetrics(cfg.metrics, s, log)
 		if err != nil {

@@ -123,6 +123,39 @@ func (c *Cluster) Client() *clientv3.Client {
 	return cl
 }
 
+// MemberClient returns a client of the i-th member only, closed when the test ends.
+func (c *Cluster) MemberClient(i int) *clientv3.Client {
+	c.t.Helper()
+	cl, err := clientv3.New(clientv3.Config{Endpoints: []string{c.members[i].ClientURL}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		c.t.Fatalf("etcd client: %v", err)
+	}
+	c.t.Cleanup(func() { _ = cl.Close() })
+	return cl
+}
+
+// Leader returns the index of the member that leads the cluster, failing the test if none
+// answers within 10 s.
+func (c *Cluster) Leader() int {
+	c.t.Helper()
+	cl := c.Client()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for i, m := range c.members {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			st, err := cl.Status(ctx, m.ClientURL)
+			cancel()
+			if err == nil && st.Leader == st.Header.MemberId {
+				return i
+			}
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatal("etcd cluster: no leader")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // WaitReady waits until a quorum answers a linearizable read, failing the test after timeout.
 func (c *Cluster) WaitReady(timeout time.Duration) {
 	c.t.Helper()
