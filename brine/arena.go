@@ -58,6 +58,7 @@ var (
 	typeFloat64   = typeWord(float64(0))
 	typeComplex   = typeWord(complex128(0))
 	typeSlice     = typeWord(Slice{})
+	typeBool      = typeWord(false)
 )
 
 // Shared values that cost nothing to decode.

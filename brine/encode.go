@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"math/bits"
 	"strconv"
 	"sync"
+	"unsafe"
 )
 
 // MaxDepth is the default limit on tuple nesting, for both encoding and decoding. Python's own
@@ -18,9 +20,18 @@ const MaxDepth = 500
 // default sys.int_max_str_digits: a Python peer refuses longer integers itself.
 const MaxIntDigits = 4300
 
-// Dump returns the brine encoding of v in a new slice of exactly its length. It encodes into a
-// pooled buffer first, so that large values do not pay for repeated growth.
+// Dump returns the brine encoding of v in a new slice (its capacity capped at its length). A
+// small value is encoded straight into a new 256-byte buffer; a large one (a tuple of many items,
+// a long str or bytes at the top) into a pooled buffer first, so that it does not pay for
+// repeated growth, and is then copied out.
 func Dump(v any) ([]byte, error) {
+	if !largeValue(v) {
+		out, err := appendValue(make([]byte, 0, dumpSmall), v, 0)
+		if err != nil {
+			return nil, err
+		}
+		return out[:len(out):len(out)], nil
+	}
 	bp := dumpPool.Get().(*[]byte)
 	out, err := Append((*bp)[:0], v)
 	if err != nil {
@@ -34,6 +45,25 @@ func Dump(v any) ([]byte, error) {
 	}
 	dumpPool.Put(bp)
 	return res, nil
+}
+
+// dumpSmall is the buffer Dump starts a small value in: a typical request or reply fits.
+const dumpSmall = 256
+
+// largeValue reports whether v is, at its top level, likely too large for dumpSmall bytes. (A
+// small tuple holding a large value grows the buffer once, by the large value's size.)
+func largeValue(v any) bool {
+	switch x := v.(type) {
+	case Tuple:
+		return len(x) > dumpSmall/8
+	case FrozenSet:
+		return len(x) > dumpSmall/8
+	case string:
+		return len(x) > dumpSmall
+	case []byte:
+		return len(x) > dumpSmall
+	}
+	return false
 }
 
 // maxPooled is the largest buffer Dump keeps for reuse.
@@ -59,7 +89,31 @@ func Append(dst []byte, v any) ([]byte, error) {
 	return out, nil
 }
 
+// appendValue appends v. The commonest types are told apart by their type word first, which is
+// quicker than the type switch's search over all of them.
 func appendValue(dst []byte, v any, depth int) ([]byte, error) {
+	e := (*eface)(unsafe.Pointer(&v))
+	switch e.typ {
+	case typeInt64:
+		return appendInt(dst, *(*int64)(e.data)), nil
+	case typeTuple:
+		return appendTuple(dst, *(*Tuple)(e.data), depth)
+	case typeString:
+		return appendString(dst, *(*string)(e.data))
+	case nil:
+		return append(dst, byte(TagNone)), nil
+	case typeBool:
+		return append(dst, byte(TagFalse)-*(*byte)(e.data)), nil
+	case typeFloat64:
+		return appendFloat(dst, *(*float64)(e.data)), nil
+	case typeBytes:
+		return appendBytes(dst, *(*[]byte)(e.data))
+	}
+	return appendOther(dst, v, depth)
+}
+
+// appendOther appends the values of the less common types.
+func appendOther(dst []byte, v any, depth int) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
 		return append(dst, byte(TagNone)), nil
@@ -104,18 +158,9 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 	case complex64:
 		return appendComplex(dst, complex128(x)), nil
 	case string:
-		if !validUTF8String(x) {
-			return dst, &EncodeError{Type: "string", Err: ErrInvalidUTF8}
-		}
-		if uint64(len(x)) > math.MaxUint32 {
-			return dst, &EncodeError{Type: "string", Err: ErrTooLong}
-		}
-		return append(appendBytesHeader(append(dst, byte(TagStr)), len(x)), x...), nil
+		return appendString(dst, x)
 	case []byte:
-		if uint64(len(x)) > math.MaxUint32 {
-			return dst, &EncodeError{Type: "[]byte", Err: ErrTooLong}
-		}
-		return append(appendBytesHeader(dst, len(x)), x...), nil
+		return appendBytes(dst, x)
 	case Tuple:
 		return appendTuple(dst, x, depth)
 	case Slice:
@@ -141,6 +186,23 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 		}
 	}
 	return dst, &EncodeError{Type: fmt.Sprintf("%T", v), Err: ErrNotDumpable}
+}
+
+func appendString(dst []byte, s string) ([]byte, error) {
+	if !validUTF8String(s) {
+		return dst, &EncodeError{Type: "string", Err: ErrInvalidUTF8}
+	}
+	if uint64(len(s)) > math.MaxUint32 {
+		return dst, &EncodeError{Type: "string", Err: ErrTooLong}
+	}
+	return append(appendBytesHeader(append(dst, byte(TagStr)), len(s)), s...), nil
+}
+
+func appendBytes(dst []byte, b []byte) ([]byte, error) {
+	if uint64(len(b)) > math.MaxUint32 {
+		return dst, &EncodeError{Type: "[]byte", Err: ErrTooLong}
+	}
+	return append(appendBytesHeader(dst, len(b)), b...), nil
 }
 
 // appendBytesHeader appends the bytes tag and length for n bytes. For strings the caller appends
@@ -180,24 +242,76 @@ func AppendTupleHeader(dst []byte, n int) ([]byte, error) {
 func AppendInt(dst []byte, v int64) []byte { return appendInt(dst, v) }
 
 func appendInt(dst []byte, v int64) []byte {
-	if v >= ImmMin && v <= ImmMax {
+	if uint64(v-ImmMin) <= ImmMax-ImmMin {
 		return append(dst, byte(v+ImmBias))
 	}
-	dst = append(dst, byte(TagIntL1), 0)
-	start := len(dst)
-	dst = strconv.AppendInt(dst, v, 10)
-	dst[start-1] = byte(len(dst) - start)
-	return dst
+	return appendIntText(dst, v)
+}
+
+func appendIntText(dst []byte, v int64) []byte {
+	if v < 0 {
+		return appendDecimal(dst, uint64(-v), true) // -MinInt64 wraps to its magnitude
+	}
+	return appendDecimal(dst, uint64(v), false)
 }
 
 func appendUint(dst []byte, v uint64) []byte {
 	if v <= math.MaxInt64 {
 		return appendInt(dst, int64(v))
 	}
-	dst = append(dst, byte(TagIntL1), 0)
+	return appendDecimal(dst, v, false)
+}
+
+// pow10 holds 10^i; decimalLen uses it to count digits.
+var pow10 = func() (t [20]uint64) {
+	t[0] = 1
+	for i := 1; i < len(t); i++ {
+		t[i] = t[i-1] * 10
+	}
+	return t
+}()
+
+// decimalLen returns the number of decimal digits of u (1 for 0).
+func decimalLen(u uint64) int {
+	n := (bits.Len64(u) * 1233) >> 12 // about log10(2) * bits: n or n-1 digits less one
+	if n < len(pow10) && u >= pow10[n] {
+		n++
+	}
+	return max(n, 1)
+}
+
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
+
+// appendDecimal appends an INT_L1 value: the magnitude u as decimal text, with a '-' if neg.
+// The text is written backwards in place, two digits at a time.
+func appendDecimal(dst []byte, u uint64, neg bool) []byte {
+	n := decimalLen(u)
+	if neg {
+		n++
+	}
+	dst = append(dst, byte(TagIntL1), byte(n))
 	start := len(dst)
-	dst = strconv.AppendUint(dst, v, 10)
-	dst[start-1] = byte(len(dst) - start)
+	dst = append(dst, make([]byte, n)...) // no allocation: the compiler extends in place
+	i := start + n
+	for u >= 100 {
+		q := u / 100
+		r := (u - q*100) * 2
+		u = q
+		i -= 2
+		dst[i], dst[i+1] = digitPairs[r], digitPairs[r+1]
+	}
+	if u >= 10 {
+		i -= 2
+		dst[i], dst[i+1] = digitPairs[u*2], digitPairs[u*2+1]
+	} else {
+		i--
+		dst[i] = byte('0' + u)
+	}
+	if neg {
+		dst[start] = '-'
+	}
 	return dst
 }
 
@@ -248,8 +362,15 @@ func appendTuple(dst []byte, t Tuple, depth int) ([]byte, error) {
 	if err != nil {
 		return dst, err
 	}
-	for i, item := range t {
-		if dst, err = appendValue(dst, item, depth+1); err != nil {
+	for i := range t {
+		// Immediate ints, the commonest items, without a call.
+		if e := (*eface)(unsafe.Pointer(&t[i])); e.typ == typeInt64 {
+			if x := *(*int64)(e.data); uint64(x-ImmMin) <= ImmMax-ImmMin {
+				dst = append(dst, byte(x+ImmBias))
+				continue
+			}
+		}
+		if dst, err = appendValue(dst, t[i], depth+1); err != nil {
 			return dst, wrapPath(err, "["+strconv.Itoa(i)+"]")
 		}
 	}

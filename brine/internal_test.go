@@ -2,8 +2,10 @@ package brine
 
 import (
 	"bytes"
+	"math"
 	"math/big"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -86,6 +88,29 @@ func TestDecimalWords(t *testing.T) {
 			if got, want := allDigits(b), c >= '0' && c <= '9'; got != want {
 				t.Fatalf("allDigits(%q) = %v", b, got)
 			}
+		}
+	}
+}
+
+// appendDecimal writes what strconv does, at every digit count and sign.
+func TestAppendDecimal(t *testing.T) {
+	values := []int64{math.MinInt64, math.MaxInt64, ImmMin - 1, ImmMax + 1, -1000, 1000}
+	for p := int64(1); p > 0 && p <= math.MaxInt64/10; p *= 10 {
+		values = append(values, p-1, p, p+1, -p+1, -p, -p-1, 10*p-1)
+	}
+	for _, v := range values {
+		got := appendIntText([]byte{0xaa}, v)
+		text := strconv.FormatInt(v, 10)
+		want := append([]byte{0xaa, byte(TagIntL1), byte(len(text))}, text...)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("appendIntText(%d) = %x, want %x", v, got, want)
+		}
+	}
+	for _, u := range []uint64{math.MaxUint64, 1 << 63, 10000000000000000000} {
+		got := appendUint(nil, u)
+		text := strconv.FormatUint(u, 10)
+		if want := append([]byte{byte(TagIntL1), byte(len(text))}, text...); !bytes.Equal(got, want) {
+			t.Fatalf("appendUint(%d) = %x, want %x", u, got, want)
 		}
 	}
 }
