@@ -99,4 +99,3 @@ func connectCycles(b *testing.B, connect func(ctx context.Context) (*rpyc.Conn, 
 	slices.Sort(times)
 	return float64(times[len(times)/2]) / 1e6
 }
-
