@@ -36,12 +36,12 @@ func TestInteropKeepAlive(t *testing.T) {
 		if n, err := add(); err != nil || n != 42 {
 			t.Fatalf("add = %v, %v", n, err)
 		}
-		time.Sleep(8 * interval)
+		time.Sleep(10 * interval) // more than interval+timeout: the pings are answered
 		if conn.Closed() {
 			t.Fatalf("the idle connection was closed: %v", conn.Err())
 		}
 		if n, err := add(); err != nil || n != 42 {
-			t.Fatalf("add after 8 idle intervals = %v, %v", n, err)
+			t.Fatalf("add after 10 idle intervals = %v, %v", n, err)
 		}
 
 		if err := syscall.Kill(proc.Pid(), syscall.SIGSTOP); err != nil {
