@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -156,6 +157,7 @@ func TestHostKeys(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	other := sshtest.WriteKey(t, filepath.Join(t.TempDir(), "other"), "ed25519", "").PublicKey()
+	baseline := runtime.NumGoroutine()
 	name := knownhosts.Normalize(sshd.Addr)
 	write := func(lines ...string) string {
 		f, err := os.CreateTemp(t.TempDir(), "known_hosts")
@@ -216,6 +218,23 @@ func TestHostKeys(t *testing.T) {
 	cfg.InsecureIgnoreHostKey = true
 	if err := dial(cfg); err != nil {
 		t.Errorf("InsecureIgnoreHostKey: %v", err)
+	}
+	// Every login above was closed: none of its goroutines is left.
+	if !goroutinesBack(baseline) {
+		t.Errorf("%d goroutines after every Client was closed, %d before", runtime.NumGoroutine(), baseline)
+	}
+}
+
+// goroutinesBack waits up to a second for the number of goroutines to fall back to n (Close
+// waits for the SSH client's own; the runtime may take a moment to retire them).
+func goroutinesBack(n int) bool {
+	for end := time.Now().Add(time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if runtime.NumGoroutine() <= n {
+			return true
+		}
+		if time.Now().After(end) {
+			return false
+		}
 	}
 }
 
