@@ -17,8 +17,8 @@ import (
 // ago are dropped.
 const MaxDialectCacheEntries = 1000
 
-// SetDialectCacheFile makes the dialect memory of Connect and ConnectSubproc outlive the
-// process: the dialect each address (or command) answered in is kept in the JSON file at path,
+// SetDialectCacheFile makes the dialect memory of Connect, ConnectSubproc and ConnectVia
+// outlive the process: the dialect each address (or command) answered in is kept in the JSON file at path,
 // so that a new process probes a 6.x server in v6 at once and the server logs no refused v5
 // probe (see [Connect]). "" turns the file off (the default: the memory is then per process).
 //

@@ -32,12 +32,13 @@ type Redialer struct {
 	// MaxBackoff caps the wait between attempts (DefaultMaxBackoff if zero).
 	MaxBackoff time.Duration
 
-	dial func(ctx context.Context) (*Conn, error)
-	turn chan struct{} // holds a token while one caller connects
+	dial   func(ctx context.Context) (*Conn, error)
+	turn   chan struct{} // holds a token while one caller connects
+	closed chan struct{} // closed by Close: ends a wait between attempts
 
 	mu      sync.Mutex
 	conn    *Conn
-	closed  bool
+	done    bool          // Close was called
 	backoff time.Duration // the next wait after a failure; 0 after a success
 	next    time.Time     // no attempt before this
 }
@@ -51,7 +52,7 @@ func NewRedialer(address string, opts ...Option) *Redialer {
 // NewRedialerFunc returns a Redialer connecting with dial (ConnectVia through a tunnel, a
 // connection that needs setting up after it is made, ...).
 func NewRedialerFunc(dial func(ctx context.Context) (*Conn, error)) *Redialer {
-	return &Redialer{dial: dial, turn: make(chan struct{}, 1)}
+	return &Redialer{dial: dial, turn: make(chan struct{}, 1), closed: make(chan struct{})}
 }
 
 // Conn returns an open connection: the current one, or a new one made after it closed
@@ -84,13 +85,16 @@ func (r *Redialer) Conn(ctx context.Context) (*Conn, error) {
 			case <-ctx.Done():
 				t.Stop()
 				return nil, r.gaveUp(ctx, last)
+			case <-r.closed:
+				t.Stop()
+				return nil, fmt.Errorf("rpyc: redial: %w", ErrClosed)
 			}
 		}
 		c, err := r.dial(ctx)
 		r.mu.Lock()
 		if err == nil {
 			r.backoff, r.next = 0, time.Time{}
-			if r.closed {
+			if r.done {
 				r.mu.Unlock()
 				c.Close()
 				return nil, fmt.Errorf("rpyc: redial: %w", ErrClosed)
@@ -113,7 +117,7 @@ func (r *Redialer) Conn(ctx context.Context) (*Conn, error) {
 func (r *Redialer) current() (*Conn, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed {
+	if r.done {
 		return nil, fmt.Errorf("rpyc: redial: %w", ErrClosed)
 	}
 	if r.conn != nil && !r.conn.Closed() {
@@ -141,11 +145,15 @@ func (r *Redialer) gaveUp(ctx context.Context, last error) error {
 	return fmt.Errorf("rpyc: redial: %w (last attempt: %w)", context.Cause(ctx), last)
 }
 
-// Close closes the current connection, if any; later calls to Conn fail with ErrClosed.
+// Close closes the current connection, if any; a Conn waiting to retry and later calls to Conn
+// fail with ErrClosed. It is idempotent.
 func (r *Redialer) Close() error {
 	r.mu.Lock()
 	c := r.conn
-	r.conn, r.closed = nil, true
+	if !r.done {
+		close(r.closed)
+	}
+	r.conn, r.done = nil, true
 	r.mu.Unlock()
 	if c != nil {
 		return c.Close()

@@ -78,3 +78,33 @@ func TestInteropRedialer(t *testing.T) {
 		}
 	})
 }
+
+// TestRedialerCloseWhileWaiting: Close ends a Conn waiting between attempts at once, with
+// ErrClosed, whatever its context and backoff.
+func TestRedialerCloseWhileWaiting(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens: every attempt is refused
+	r := rpyc.NewRedialer(addr, rpyc.WithDialTimeout(time.Second))
+	r.MinBackoff = time.Minute
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	got := make(chan error, 1)
+	go func() {
+		_, err := r.Conn(ctx)
+		got <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // let it fail once and wait
+	r.Close()
+	select {
+	case err := <-got:
+		if !errors.Is(err, rpyc.ErrClosed) {
+			t.Fatalf("Conn after Close: %v, want ErrClosed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not end the waiting Conn")
+	}
+}
