@@ -2,6 +2,8 @@ package brine
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -111,6 +113,47 @@ func TestAppendDecimal(t *testing.T) {
 		text := strconv.FormatUint(u, 10)
 		if want := append([]byte{byte(TagIntL1), byte(len(text))}, text...); !bytes.Equal(got, want) {
 			t.Fatalf("appendUint(%d) = %x, want %x", u, got, want)
+		}
+	}
+}
+
+// appendBig writes what math/big does, at every digit count up to the limit, and refuses one
+// digit more.
+func TestAppendBig(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	ten := big.NewInt(10)
+	var values []*big.Int
+	for d := 18; d <= MaxIntDigits; d += 1 + d/20 {
+		p := new(big.Int).Exp(ten, big.NewInt(int64(d)), nil)
+		digits := make([]byte, d)
+		for i := range digits {
+			digits[i] = byte('0' + rng.IntN(10))
+		}
+		r, _ := new(big.Int).SetString(string(digits), 10)
+		values = append(values, p, new(big.Int).Sub(p, big.NewInt(1)), r, new(big.Int).Neg(r))
+	}
+	limit := new(big.Int).Exp(ten, big.NewInt(MaxIntDigits), nil)
+	values = append(values, new(big.Int).Sub(limit, big.NewInt(1)), new(big.Int).Add(new(big.Int).Neg(limit), big.NewInt(1)))
+	for _, x := range values {
+		got, err := appendBig([]byte{0xaa}, x)
+		if err != nil {
+			t.Fatalf("appendBig(%s): %v", x, err)
+		}
+		text := x.Text(10)
+		if x.IsInt64() {
+			continue
+		}
+		want := []byte{0xaa, byte(TagIntL1), byte(len(text))}
+		if len(text) >= 256 {
+			want = binary.BigEndian.AppendUint32([]byte{0xaa, byte(TagIntL4)}, uint32(len(text)))
+		}
+		if want = append(want, text...); !bytes.Equal(got, want) {
+			t.Fatalf("appendBig(%s) = %q", x, got)
+		}
+	}
+	for _, x := range []*big.Int{limit, new(big.Int).Neg(limit), new(big.Int).Lsh(limit, 64)} {
+		if got, err := appendBig([]byte{0xaa}, x); !errors.Is(err, ErrIntTooLarge) || len(got) != 1 {
+			t.Fatalf("appendBig(10^%d) = %d bytes, %v", MaxIntDigits, len(got), err)
 		}
 	}
 }
