@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,8 @@ type Conn struct {
 	root any     // local root object (the service)
 	objs Objects // behaviour of local objects
 	exec func(fn func())
+	// onDone runs on the reader once Done is closed (WithDone).
+	onDone func(*Conn)
 
 	dialect atomic.Uint32 // compat.Dialect; Auto until the reader detected it
 
@@ -50,6 +53,7 @@ type Conn struct {
 	nextID     int64
 	remoteRoot *Ref
 	rootID     compat.IDPack // the peer's root, valid once remoteRoot is set; never released
+	rootRes    *AsyncResult  // the answer to NewClient's probe (a GETROOT); nil without a probe
 
 	// hmu guards the hook state and the wait for running handlers. A leaf, like mu.
 	hmu          sync.Mutex
@@ -70,10 +74,10 @@ type Conn struct {
 	shutdownOnce sync.Once
 	closeErr     error         // the transport's close error; written once, in shutdown
 	readerDone   chan struct{} // closed when the reader returned
+	tasks        chan task     // hands requests to lingering handler goroutines
 	done         chan struct{} // closed when every goroutine of the connection ended
 	ready        chan struct{} // closed once the root's OnConnect returned
 	unread       []byte        // the probe's unread first message, consumed by the reader
-	tasks        chan task     // hands requests to idle handler goroutines
 	workers      sync.WaitGroup
 	inflight     atomic.Int64 // the peer's requests running user code on this side
 
@@ -81,7 +85,7 @@ type Conn struct {
 	maxQueued int64        // Config.MaxQueuedOutput
 	outWait   atomic.Bool  // the reader waits for queued output to drain
 	omu       sync.Mutex   // guards ocond; a leaf
-	ocond     *sync.Cond
+	ocond     sync.Cond    // L is &omu
 }
 
 type localEntry struct {
@@ -96,15 +100,18 @@ type localEntry struct {
 // If root implements [ConnectHook], New calls OnConnect before it returns; the peer's requests
 // are read meanwhile (OnConnect may call the peer) but none is served before OnConnect returns.
 func New(ch *channel.Channel, root any, cfg Config, opts ...Option) *Conn {
-	return newConn(ch, root, cfg, nil, opts)
+	c := newConn(ch, root, cfg, nil, opts)
+	c.launch()
+	return c
 }
 
+// newConn makes the connection; launch runs it.
 func newConn(ch *channel.Channel, root any, cfg Config, unread []byte, opts []Option) *Conn {
 	if cfg.Logger == nil {
 		cfg.Logger = discardLogger
 	}
 	if cfg.ConnID == "" {
-		cfg.ConnID = fmt.Sprintf("conn%d", connCounter.Add(1))
+		cfg.ConnID = "conn" + strconv.FormatInt(connCounter.Add(1), 10)
 	}
 	if cfg.MaxInflight <= 0 {
 		cfg.MaxInflight = 1024
@@ -116,13 +123,13 @@ func newConn(ch *channel.Channel, root any, cfg Config, unread []byte, opts []Op
 		cfg.MaxPendingDels = DefaultMaxPendingDels
 	}
 	if cfg.SafeAttrs == nil {
-		cfg.SafeAttrs = DefaultConfig().SafeAttrs
+		cfg.SafeAttrs = defaultSafeAttrs()
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	c := &Conn{
 		cfg:        cfg,
 		ch:         ch,
-		log:        cfg.Logger.With("conn", cfg.ConnID),
+		log:        cfg.Logger,
 		id:         cfg.ConnID,
 		root:       root,
 		pending:    make(map[int64]*AsyncResult),
@@ -138,20 +145,34 @@ func newConn(ch *channel.Channel, root any, cfg Config, unread []byte, opts []Op
 		tasks:      make(chan task),
 		unread:     unread,
 	}
+	if cfg.Logger != discardLogger {
+		c.log = cfg.Logger.With("conn", cfg.ConnID) // the default logger discards: no attribute
+	}
 	c.maxQueued = int64(cfg.MaxQueuedOutput)
-	c.ocond = sync.NewCond(&c.omu)
+	c.ocond.L = &c.omu
 	var o connOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
-	c.exec, c.objs = o.exec, o.objs
+	c.exec, c.objs, c.onDone = o.exec, o.objs, o.done
 	c.dialect.Store(uint32(cfg.Dialect))
 	if cfg.Observer != nil {
 		cfg.Observer.Opened(c)
 	}
 	c.startKeepAlive() // keepalive.go: Config.PingInterval
+	return c
+}
+
+// launch runs the reader on a goroutine of its own, then OnConnect on the caller's (New).
+func (c *Conn) launch() {
 	go c.readLoop()
-	if h, ok := root.(ConnectHook); ok {
+	c.connect()
+}
+
+// connect runs the root's OnConnect, then lets requests be served. If the connection ended
+// meanwhile, OnDisconnect follows, exactly once.
+func (c *Conn) connect() {
+	if h, ok := c.root.(ConnectHook); ok {
 		h.OnConnect(c)
 	}
 	c.hmu.Lock()
@@ -161,11 +182,13 @@ func newConn(ch *channel.Channel, root any, cfg Config, unread []byte, opts []Op
 	c.hmu.Unlock()
 	close(c.ready)
 	if due {
-		// The connection ended while OnConnect ran: OnDisconnect follows it, exactly once.
 		c.runOnDisconnect()
 	}
-	return c
 }
+
+// defaultSafeAttrs is DefaultConfig's SafeAttrs, made once: connections whose Config has none
+// share it (it is only read).
+var defaultSafeAttrs = sync.OnceValue(func() map[string]bool { return DefaultConfig().SafeAttrs })
 
 // Option configures what the code creating a connection (a server, a client helper) provides
 // beyond the user's Config.
@@ -175,6 +198,7 @@ type connOptions struct {
 	exec  func(fn func())
 	objs  Objects
 	probe compat.Dialect
+	done  func(*Conn)
 }
 
 // WithObjects sets how local Go objects behave for the peer (pyobj.Handler for the standard
@@ -186,6 +210,11 @@ func WithObjects(objs Objects) Option { return func(o *connOptions) { o.objs = o
 // instead of the connection's own goroutines. exec must not block indefinitely; the connection
 // waits for it on one of its handler goroutines, never on the reader.
 func WithExecutor(exec func(fn func())) Option { return func(o *connOptions) { o.exec = exec } }
+
+// WithDone makes the connection call fn once it has ended and [Conn.Done] is closed, on its
+// reader goroutine as its last act: what a server does when a connection is over, without a
+// goroutine per connection waiting for it. fn must not block for long.
+func WithDone(fn func(c *Conn)) Option { return func(o *connOptions) { o.done = fn } }
 
 // WithProbeDialect makes [NewClient] probe with dialect d instead of compat.V5.
 func WithProbeDialect(d compat.Dialect) Option { return func(o *connOptions) { o.probe = d } }
@@ -270,7 +299,7 @@ func (c *Conn) shutdown(cause error) {
 		}
 		c.mu.Lock()
 		pending := c.pending
-		c.pending = map[int64]*AsyncResult{}
+		c.pending = nil // nothing is added once the context is canceled
 		c.mu.Unlock()
 		for _, p := range pending {
 			p.resolve(nil, cause)
@@ -342,45 +371,59 @@ func (c *Conn) requestDone() {
 }
 
 // readLoop is the reader goroutine: it receives and dispatches every message until the
-// connection ends, then finishes the connection.
+// connection ends, then finishes the connection. Its own frame is kept small (the work is in
+// received): an idle connection's reader waits inside Recv, and the depth of its stack there
+// decides whether the garbage collector can shrink that stack to a smaller size.
 func (c *Conn) readLoop() {
 	defer c.finish()
 	if first := c.unread; first != nil {
 		c.unread = nil
-		if err := c.dispatch(first); err != nil {
-			c.protocolError(err)
+		if !c.received(first, nil) {
 			return
 		}
 	}
 	for {
 		c.waitOutput()
 		payload, err := c.ch.Recv()
-		if err != nil {
-			if c.ctx.Err() == nil {
-				switch {
-				case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-					c.shutdown(fmt.Errorf("%w (%v)", ErrPeerClosed, err))
-				case errors.Is(err, channel.ErrBudget):
-					c.protocolError(fmt.Errorf("%w: %w", ErrLimit, err))
-				default:
-					c.log.Warn("rpyc: receive failed", "err", err)
-					c.shutdown(fmt.Errorf("%w: %w", ErrClosed, err))
-				}
-			}
+		if !c.received(payload, err) {
 			return
-		}
-		if c.cfg.Observer != nil {
-			c.cfg.Observer.Transferred(c, len(payload), false)
-		}
-		if err := c.dispatch(payload); err != nil {
-			c.protocolError(err)
-			return
-		}
-		if c.ctx.Err() != nil {
-			return // HANDLE_CLOSE, or Close meanwhile
 		}
 	}
 }
+
+// received handles what one Recv returned; false ends the reader.
+func (c *Conn) received(payload []byte, err error) bool {
+	if err != nil {
+		if c.ctx.Err() == nil {
+			switch {
+			case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+				c.shutdown(&peerClosed{err})
+			case errors.Is(err, channel.ErrBudget):
+				c.protocolError(fmt.Errorf("%w: %w", ErrLimit, err))
+			default:
+				c.log.Warn("rpyc: receive failed", "err", err)
+				c.shutdown(fmt.Errorf("%w: %w", ErrClosed, err))
+			}
+		}
+		return false
+	}
+	if c.cfg.Observer != nil {
+		c.cfg.Observer.Transferred(c, len(payload), false)
+	}
+	if err := c.dispatch(payload); err != nil {
+		c.protocolError(err)
+		return false
+	}
+	return c.ctx.Err() == nil // else HANDLE_CLOSE, or Close meanwhile
+}
+
+// peerClosed is the cause of a connection the peer closed: ErrPeerClosed, with what the read
+// returned (formatted only if someone asks).
+type peerClosed struct{ err error }
+
+func (e *peerClosed) Error() string { return ErrPeerClosed.Error() + " (" + e.err.Error() + ")" }
+
+func (e *peerClosed) Unwrap() error { return ErrPeerClosed }
 
 func (c *Conn) protocolError(err error) {
 	if errors.Is(err, ErrLimit) {
@@ -408,24 +451,30 @@ func (c *Conn) finish() {
 	if flusher != nil {
 		<-flusher
 	}
+	var releasers []Releaser
 	c.mu.Lock()
-	locals := c.locals
-	c.locals = map[compat.IDPack]*localEntry{}
-	c.byIdentity = map[ident.Key]compat.IDPack{}
-	c.proxies = map[compat.IDPack]weak.Pointer[Ref]{} // Refs still held by users keep the Conn, not the table
+	for _, e := range c.locals {
+		if r, ok := e.obj.(Releaser); ok {
+			releasers = append(releasers, r)
+		}
+	}
+	clear(c.locals)
+	clear(c.byIdentity)
+	clear(c.proxies) // Refs still held by users keep the Conn, not the table
 	c.mu.Unlock()
 	c.delMu.Lock()
 	c.dels = nil
 	c.delMu.Unlock()
-	for _, e := range locals {
-		if r, ok := e.obj.(Releaser); ok {
-			r.RPyCRelease()
-		}
+	for _, r := range releasers {
+		r.RPyCRelease()
 	}
 	if c.cfg.Observer != nil {
 		c.cfg.Observer.Closed(c, context.Cause(c.ctx))
 	}
 	close(c.done)
+	if c.onDone != nil {
+		c.onDone(c)
+	}
 }
 
 func (c *Conn) dispatch(payload []byte) error {
@@ -617,12 +666,14 @@ func isClosed(ch chan struct{}) bool {
 	}
 }
 
-// workerIdle is how long an idle handler goroutine waits for more work before it exits.
-const workerIdle = 10 * time.Second
+// workerLinger is how long a handler goroutine that finished its request waits for another
+// before it exits: long enough to be reused by a connection that calls steadily (waking it
+// costs less than starting a goroutine and growing its stack again), short enough that an
+// idle connection is soon down to its reader.
+const workerLinger = 100 * time.Millisecond
 
-// work runs t on one of the connection's handler goroutines: an idle one if there is one (its
-// stack has already grown, and waking it is cheaper than starting a goroutine), else a new one.
-// It never blocks. Only the reader calls it.
+// work runs t on one of the connection's handler goroutines: a lingering one if there is one,
+// else a new one. It never blocks. Only the reader calls it.
 func (c *Conn) work(t task) {
 	select {
 	case c.tasks <- t:
@@ -635,14 +686,14 @@ func (c *Conn) work(t task) {
 
 func (c *Conn) worker(t task) {
 	defer c.workers.Done()
-	idle := time.NewTimer(workerIdle)
-	defer idle.Stop()
+	linger := time.NewTimer(workerLinger)
+	defer linger.Stop()
 	for {
 		c.run(t)
-		idle.Reset(workerIdle)
+		linger.Reset(workerLinger)
 		select {
 		case t = <-c.tasks:
-		case <-idle.C:
+		case <-linger.C:
 			return
 		case <-c.ctx.Done():
 			return
@@ -946,8 +997,8 @@ func (c *Conn) flushDels(running chan struct{}) {
 }
 
 // Root returns the reference to the peer's root object (its service), sending GETROOT the first
-// time. The root is kept for the connection's lifetime and never released. (netref.Root gives
-// the proxy with its operations.)
+// time, unless the dialect probe of [NewClient] (a GETROOT) brought it. The root is kept for the
+// connection's lifetime and never released. (netref.Root gives the proxy with its operations.)
 func (c *Conn) Root(ctx context.Context) (*Ref, error) {
 	c.mu.Lock()
 	r := c.remoteRoot
@@ -955,7 +1006,10 @@ func (c *Conn) Root(ctx context.Context) (*Ref, error) {
 	if r != nil {
 		return r, nil
 	}
-	v, err := c.Request(ctx, compat.HandleGetRoot)
+	v, err := c.probedRoot(ctx)
+	if err == nil && v == nil {
+		v, err = c.Request(ctx, compat.HandleGetRoot)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -974,6 +1028,37 @@ func (c *Conn) Root(ctx context.Context) (*Ref, error) {
 	// ref's cleanup may run from here on: release now ignores the root's id.
 	runtime.KeepAlive(ref)
 	return r, nil
+}
+
+// probedRoot waits for the answer to the probe's GETROOT, bounded like a request. It returns
+// nil, nil when there was no probe or the probe's GETROOT failed (Root then asks again), and an
+// error only when ctx or the request timeout ended the wait.
+func (c *Conn) probedRoot(ctx context.Context) (any, error) {
+	res := c.rootRes
+	if res == nil {
+		return nil, nil
+	}
+	var expired <-chan time.Time
+	if _, ok := ctx.Deadline(); !ok && c.cfg.SyncRequestTimeout > 0 && !res.Ready() {
+		t := timerPool.Get().(*time.Timer)
+		t.Reset(c.cfg.SyncRequestTimeout)
+		defer func() {
+			t.Stop()
+			timerPool.Put(t)
+		}()
+		expired = t.C
+	}
+	select {
+	case <-res.done:
+		if res.err != nil {
+			return nil, nil
+		}
+		return res.value, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("rpyc: %v request abandoned: %w", compat.HandleGetRoot, context.Cause(ctx))
+	case <-expired:
+		return nil, fmt.Errorf("rpyc: %v request abandoned: %w: result expired after %v", compat.HandleGetRoot, TimeoutError, c.cfg.SyncRequestTimeout)
+	}
 }
 
 // Ping sends data (nil means Python's default 520-character string) and checks the echo.

@@ -79,7 +79,7 @@
 //
 // # Goroutines
 //
-// A Conn runs these goroutines, and no other:
+// A Conn runs these goroutines, and no other; an idle connection runs only the first:
 //
 //   - The reader, started by New, is the only goroutine that reads the channel. It decodes each
 //     message in arrival order (so reference counts follow the wire), resolves the pending
@@ -88,31 +88,39 @@
 //     what its Objects can answer without user code ([QuickObjects]: getattr and dir of plain
 //     Go values). It never runs user code and never waits for a handler. It writes those answers
 //     itself, so a peer that does not read them stops being served; it also stops reading while
-//     more than Config.MaxQueuedOutput bytes of handlers' answers wait to be written.
+//     more than Config.MaxQueuedOutput bytes of handlers' answers wait to be written. When the
+//     connection has ended it runs the end of the life cycle below, then the [WithDone]
+//     function, if any (a server's bookkeeping: no goroutine of the server waits per
+//     connection).
 //   - Handler goroutines run every other request: Objects.ServeRequest, and through it the
-//     user's code. An idle one is reused for the next request; one idle for 10 s exits. So a
-//     handler that calls back into the peer (whose reply the reader delivers), a peer that
-//     calls back while serving one of ours, and callbacks nested both ways at any depth cannot
-//     deadlock, and a slow handler holds up no other request. At most Config.MaxInflight
-//     requests run at once; more are answered with a RuntimeError. [WithExecutor] (a server's
-//     worker pool) runs the handlers on the pool instead; the handler goroutine waits for it.
+//     user's code. One is started for a request when none lingers; once its request is answered
+//     it lingers 100 ms for the next one, then exits. So a handler that calls back into the peer
+//     (whose reply the reader delivers), a peer that calls back while serving one of ours, and
+//     callbacks nested both ways at any depth cannot deadlock, and a slow handler holds up no
+//     other request. At most Config.MaxInflight requests run at once; more are answered with a
+//     RuntimeError. [WithExecutor] (a server's worker pool) runs the handlers on the pool
+//     instead; the handler goroutine waits for it.
 //   - The DEL flusher runs while queued DELs remain to be sent, and exits when the queue is
 //     empty.
 //   - Callers of [Conn.Request] (and of every netref operation) write their request themselves
 //     and wait for the reader to resolve it, or for their context.
 //
+// Timers (the keepalive of Config.PingInterval, a server's IdleTimeout) are timers, not
+// goroutines: their function runs only when they fire.
+//
 // Writes of whole frames are serialised by the channel; no lock of the Conn is held while
 // writing or reading. The Conn's own locks (mu for the object tables and pending requests, hmu
-// for the connect/disconnect state, delMu for the DEL queue) are leaves: none is taken while
-// another is held, and no I/O and no user code runs under any of them. So there is no lock
-// order to respect.
+// for the connect/disconnect state, delMu for the DEL queue, omu for the wait for queued output)
+// are leaves: none is taken while another is held, and no I/O and no user code runs under any
+// of them. So there is no lock order to respect.
 //
 // # Life cycle
 //
 // New starts the reader, then calls the root's OnConnect ([ConnectHook]) if it has one. The
 // peer's requests are read meanwhile, so OnConnect may call the peer, but none is served before
 // OnConnect returns. [NewClient] first probes the peer's dialect when Config.Dialect is Auto,
-// bounded by its context or the request timeout.
+// bounded by its context or the request timeout; the probe is a GETROOT, whose answer is kept
+// for the first [Conn.Root], so it costs no round trip of its own.
 //
 // The connection ends when the peer closes the stream or sends CLOSE, when a message cannot be
 // parsed, or on [Conn.Close]. Then the transport is closed, every pending request fails with an

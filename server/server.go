@@ -138,6 +138,7 @@ type Server struct {
 	budget      *protocol.Budget
 	abandonOnce sync.Once
 	accepted    atomic.Int64
+	setup       connTemplate // what every connection starts from, made once per Serve
 	regStop     context.CancelFunc
 	regDone     chan struct{}
 }
@@ -200,6 +201,7 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 // ErrServerClosed after a shutdown, or the accept error that stopped it. When ctx ends, Serve
 // shuts down gracefully, waiting for in-flight calls at most 5 seconds.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	aliases := s.ServiceAliases() // may call NewService: not under s.mu
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -215,6 +217,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.done = make(chan struct{})
 	s.abandon = make(chan struct{})
 	s.budget = s.newBudget()
+	s.setup = s.template(aliases)
 	if s.Kind == ThreadPool {
 		n := s.Workers
 		if n <= 0 {
@@ -270,7 +273,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		if s.Kind == OneShot && n == 1 {
 			_ = ln.Close()
 			s.stopRegistration()
-			s.wg.Wait()
+			s.mu.Lock()
+			abandon := s.abandon
+			s.mu.Unlock()
+			waitOr(&s.wg, abandon)
 			s.shutdownPool()
 			return nil
 		}
@@ -322,11 +328,21 @@ func waitOr(wg *sync.WaitGroup, stop <-chan struct{}) {
 	}
 }
 
-// handle runs one connection to its end.
+// handle sets up one connection (authentication, TLS, OnConnect) and returns: once the
+// connection runs, its reader is its only goroutine, and it tells the server when it is over
+// (ended).
 func (s *Server) handle(nc net.Conn) {
-	defer s.wg.Done()
+	running := false
+	defer func() {
+		if !running {
+			s.wg.Done()
+		}
+	}()
 	label := remoteLabel(nc)
-	log := s.logger().With("remote", label)
+	log := s.logger()
+	if s.Logger != nil {
+		log = log.With("remote", label)
+	}
 	var creds any
 	if s.Authenticator != nil {
 		c, cr, err := s.Authenticator(nc)
@@ -348,9 +364,7 @@ func (s *Server) handle(nc net.Conn) {
 		_ = tc.SetDeadline(time.Time{})
 		nc = tc
 	}
-	if tc, ok := nc.(*net.TCPConn); ok {
-		_ = tc.SetNoDelay(true)
-	}
+	// Nagle is off: Go's TCP connections have TCP_NODELAY set from the start.
 	cfg, opts, root := s.connSetup(label)
 	cfg.Credentials = creds
 	cfg.Endpoints = [2]net.Addr{nc.LocalAddr(), nc.RemoteAddr()}
@@ -361,6 +375,9 @@ func (s *Server) handle(nc net.Conn) {
 		ic.touch()
 		stream = ic
 	}
+	ended := func(c *protocol.Conn) { s.ended(c, ic, log) }
+	opts = append(opts[:len(opts):len(opts)], protocol.WithDone(ended))
+	running = true // from here on, ended calls s.wg.Done
 	conn := protocol.New(channel.New(stream, cfg.Channel), root, cfg, opts...)
 	s.mu.Lock()
 	if s.closing {
@@ -368,20 +385,34 @@ func (s *Server) handle(nc net.Conn) {
 		conn.Close()
 		return
 	}
+	select {
+	case <-conn.Done(): // over already (ended ran, or is about to)
+		s.mu.Unlock()
+		return
+	default:
+	}
 	s.conns[conn] = struct{}{}
 	s.mu.Unlock()
-	log.Info("rpyc server: client connected", "conn", conn.ID())
-	if ic != nil {
-		go s.watchIdle(conn, ic, log)
+	if log.Enabled(context.Background(), slog.LevelInfo) {
+		log.Info("rpyc server: client connected", "conn", conn.ID())
 	}
-	select {
-	case <-conn.Done():
-	case <-s.abandon: // closed already; its handlers still running end on their own
+	if ic != nil {
+		ic.watch(s.IdleTimeout, conn, log)
+	}
+}
+
+// ended runs on a connection's reader once it is over (protocol.WithDone).
+func (s *Server) ended(c *protocol.Conn, ic *idleConn, log *slog.Logger) {
+	defer s.wg.Done()
+	if ic != nil {
+		ic.stop()
 	}
 	s.mu.Lock()
-	delete(s.conns, conn)
+	delete(s.conns, c)
 	s.mu.Unlock()
-	log.Info("rpyc server: client disconnected", "conn", conn.ID(), "cause", conn.Err())
+	if log.Enabled(context.Background(), slog.LevelInfo) {
+		log.Info("rpyc server: client disconnected", "conn", c.ID(), "cause", c.Err())
+	}
 }
 
 // newBudget returns the memory budget MemoryBudget asks for (nil when it is negative).
@@ -395,24 +426,27 @@ func (s *Server) newBudget() *protocol.Budget {
 	return nil
 }
 
-// connSetup returns what a new connection labelled label is made of: its configuration, options
-// and root (the shared Service, or a new one from NewService).
-func (s *Server) connSetup(label string) (protocol.Config, []protocol.Option, any) {
+// connTemplate is what every connection of a Serve starts from: made once, so that a connection
+// costs no configuration building (DefaultConfig's maps), no service-name derivation and no
+// option list of its own.
+type connTemplate struct {
+	cfg  protocol.Config
+	opts []protocol.Option
+}
+
+// template makes the connTemplate of the server's current settings (s.mu held).
+func (s *Server) template(aliases []string) connTemplate {
 	cfg := protocol.DefaultConfig()
 	if s.Config != nil {
 		cfg = *s.Config
 	}
-	cfg.Logger = s.logger()
-	cfg.ConnID = label
+	cfg.Logger = s.Logger // nil: the connection's own discarding logger
 	if s.MaxInflight > 0 {
 		cfg.MaxInflight = s.MaxInflight
 	}
-	cfg.ServiceAliases = s.ServiceAliases()
-	s.mu.Lock()
-	budget := s.budget
-	s.mu.Unlock()
-	if cfg.Budget == nil && budget != nil {
-		cfg.Budget = budget
+	cfg.ServiceAliases = aliases
+	if cfg.Budget == nil && s.budget != nil {
+		cfg.Budget = s.budget
 	}
 	if cfg.Channel.Budget == nil && cfg.Budget != nil {
 		cfg.Channel.Budget = cfg.Budget // large frames are charged as they are read
@@ -421,11 +455,22 @@ func (s *Server) connSetup(label string) (protocol.Config, []protocol.Option, an
 	if s.Kind == ThreadPool {
 		opts = append(opts, protocol.WithExecutor(s.submit))
 	}
+	return connTemplate{cfg: cfg, opts: opts}
+}
+
+// connSetup returns what a new connection labelled label is made of: its configuration, options
+// and root (the shared Service, or a new one from NewService).
+func (s *Server) connSetup(label string) (protocol.Config, []protocol.Option, any) {
+	s.mu.Lock()
+	t := s.setup
+	s.mu.Unlock()
+	cfg := t.cfg
+	cfg.ConnID = label
 	root := s.Service
 	if s.NewService != nil {
 		root = s.NewService()
 	}
-	return cfg, opts, root
+	return cfg, t.opts, root
 }
 
 // ServeStream serves one connection over rwc (a pair of pipes, the process's standard input and
@@ -435,10 +480,12 @@ func (s *Server) connSetup(label string) (protocol.Config, []protocol.Option, an
 // first message. The server's limits, memory budget and hooks apply; Kind, MaxConns and the
 // listener settings do not.
 func (s *Server) ServeStream(ctx context.Context, rwc io.ReadWriteCloser) error {
+	aliases := s.ServiceAliases()
 	s.mu.Lock()
 	if s.budget == nil {
 		s.budget = s.newBudget()
 	}
+	s.setup = s.template(aliases)
 	s.mu.Unlock()
 	cfg, opts, root := s.connSetup("stream")
 	conn := protocol.New(channel.New(rwc, cfg.Channel), root, cfg, opts...)
@@ -502,10 +549,14 @@ func (s *Server) submit(fn func()) {
 	pool <- fn
 }
 
-// idleConn records the time of the last read, for IdleTimeout.
+// idleConn records the time of the last read, for IdleTimeout, and closes the connection once
+// it has been idle that long, with a timer rather than a goroutine.
 type idleConn struct {
 	net.Conn
-	last atomic.Int64
+	last    atomic.Int64
+	mu      sync.Mutex // guards t and stopped
+	t       *time.Timer
+	stopped bool
 }
 
 func (c *idleConn) touch() { c.last.Store(time.Now().UnixNano()) }
@@ -518,23 +569,43 @@ func (c *idleConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (s *Server) watchIdle(conn *protocol.Conn, ic *idleConn, log *slog.Logger) {
-	period := max(s.IdleTimeout/4, 10*time.Millisecond)
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for {
-		select {
-		case <-conn.Done():
+// watch closes conn once nothing was read for timeout and none of its requests runs: the timer
+// fires when the connection may have become idle, and is set again for the rest otherwise.
+func (c *idleConn) watch(timeout time.Duration, conn *protocol.Conn, log *slog.Logger) {
+	period := max(timeout/4, 10*time.Millisecond)
+	check := func() {
+		idle := time.Since(time.Unix(0, c.last.Load()))
+		if idle >= timeout && conn.Inflight() == 0 {
+			log.Info("rpyc server: closing idle connection", "conn", conn.ID(), "idle", idle.Round(time.Millisecond))
+			conn.Close() // on the timer's goroutine, which is not the reader
 			return
-		case <-t.C:
-			idle := time.Since(time.Unix(0, ic.last.Load()))
-			if idle >= s.IdleTimeout && conn.Inflight() == 0 {
-				log.Info("rpyc server: closing idle connection", "conn", conn.ID(), "idle", idle.Round(time.Millisecond))
-				go conn.Close()
-				return
-			}
 		}
+		next := timeout - idle
+		if next <= 0 { // requests still run: look again a little later
+			next = period
+		}
+		c.mu.Lock()
+		if c.t != nil {
+			c.t.Reset(next)
+		}
+		c.mu.Unlock()
 	}
+	c.mu.Lock()
+	if !c.stopped {
+		c.t = time.AfterFunc(timeout, check)
+	}
+	c.mu.Unlock()
+}
+
+// stop stops the timer once the connection ended.
+func (c *idleConn) stop() {
+	c.mu.Lock()
+	c.stopped = true
+	if c.t != nil {
+		c.t.Stop()
+		c.t = nil
+	}
+	c.mu.Unlock()
 }
 
 // Shutdown stops accepting, lets in-flight calls finish until ctx ends, then closes every
@@ -545,8 +616,9 @@ func (s *Server) watchIdle(conn *protocol.Conn, ic *idleConn, log *slog.Logger) 
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Lock()
 	if s.closing {
+		abandon := s.abandon
 		s.mu.Unlock()
-		s.wg.Wait()
+		waitOr(&s.wg, abandon)
 		return nil
 	}
 	s.closing = true
@@ -577,7 +649,9 @@ wait:
 			s.abandonOnce.Do(func() { close(abandon) })
 		}
 	})
-	s.wg.Wait()
+	// A connection's goroutine (its reader) ends with its last handler; those that ignore
+	// their canceled context past ctx are abandoned.
+	waitOr(&s.wg, abandon)
 	s.shutdownPool()
 	stopWaiting()
 	if s.done != nil {
