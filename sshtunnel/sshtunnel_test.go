@@ -8,6 +8,7 @@ package sshtunnel_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -58,8 +59,9 @@ func add(ctx context.Context, t *testing.T, conn *rpyc.Conn) {
 
 // TestInteropSSH: through a real sshd, a Go client reaches Python servers of both versions
 // listening on the SSH host's loopback (forwarded to localhost:PORT, as Python's ssh_connect
-// does), finding each one's dialect by itself: several connections over one login, a classic
-// server, a one-shot Connect whose login ends with the connection, and a jump host.
+// does), finding each one's dialect by itself: several connections over one login, a server on
+// a Unix socket, a classic server, a one-shot Connect whose login ends with the connection, and a
+// jump host.
 func TestInteropSSH(t *testing.T) {
 	sshd := sshtest.Start(t)
 	for _, p := range interop.Peers(t) {
@@ -110,6 +112,21 @@ func TestInteropSSH(t *testing.T) {
 			}
 			t.Logf("%s through sshd: dialect %v, %d tracebacks logged by the first connect", p.Name, want, tracebacks)
 
+			// A server on a Unix socket of the SSH host, through the same login
+			// (direct-streamlocal), with rpyc.ConnectVia.
+			sock := filepath.Join(t.TempDir(), "rpyc.sock")
+			if line, err := p.Start(t, "test_service.py", "--unix", sock).ReadLine(20 * time.Second); err != nil || line != "LISTENING unix://"+sock {
+				t.Fatalf("Python server announced %q, %v", line, err)
+			}
+			uconn, err := rpyc.ConnectVia(ctx, tunnel.String()+"/unix:"+sock, func(ctx context.Context) (io.ReadWriteCloser, error) {
+				return tunnel.DialContext(ctx, "unix", sock)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			add(ctx, t, uconn)
+			uconn.Close()
+
 			// Classic, through the same login.
 			cport := startPort(t, p, "classic_server.py")
 			cl, err := tunnel.ConnectClassic(ctx, cport)
@@ -122,15 +139,21 @@ func TestInteropSSH(t *testing.T) {
 			cl.Close()
 
 			// One-shot Connect: the login is the connection's, and ends with it.
-			disconnects := strings.Count(sshd.Log(), "Closing connection to")
+			if !sshd.WaitSessions(1, 10*time.Second) {
+				t.Fatalf("sshd serves %d connections, want 1 (the tunnel's)", sshd.Sessions())
+			}
 			conn, err := sshtunnel.Connect(ctx, config(sshd), port)
 			if err != nil {
 				t.Fatal(err)
 			}
 			add(ctx, t, conn)
+			if n := sshd.Sessions(); n != 2 {
+				t.Errorf("sshd serves %d connections with the one-shot login open, want 2", n)
+			}
 			conn.Close()
-			if !sshd.WaitLog("Closing connection to", disconnects+1, 10*time.Second) {
-				t.Errorf("closing a one-shot connection did not end its SSH login:\n%s", sshd.Log())
+			if !sshd.WaitSessions(1, 10*time.Second) {
+				t.Errorf("closing a one-shot connection did not end its SSH login: sshd serves %d connections, want 1 (the tunnel's):\n%s",
+					sshd.Sessions(), sshd.Log())
 			}
 
 			// Through a jump host (the same sshd, logged in to twice), classic one-shot.

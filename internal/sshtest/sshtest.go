@@ -13,6 +13,7 @@ package sshtest
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -25,6 +26,7 @@ import (
 	"os/exec"
 	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -66,10 +68,36 @@ func (s *Server) Host() string { return s.User + "@" + s.Addr }
 // Log returns what sshd has logged so far.
 func (s *Server) Log() string { return s.log.String() }
 
-// WaitLog waits up to timeout for sshd to log a line containing substr n times in all.
-func (s *Server) WaitLog(substr string, n int, timeout time.Duration) bool {
+// Pid returns sshd's process id.
+func (s *Server) Pid() int { return s.pid }
+
+// Sessions returns the number of connections sshd is serving: its child processes, one per
+// connection (from /proc, Linux only).
+func (s *Server) Sessions() int {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	n := 0
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so split after its last ')'.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		fields := strings.Fields(string(b[i+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(s.pid) {
+			n++
+		}
+	}
+	return n
+}
+
+// WaitSessions waits up to timeout for sshd to serve n connections; false if it does not.
+func (s *Server) WaitSessions(n int, timeout time.Duration) bool {
 	for end := time.Now().Add(timeout); ; time.Sleep(20 * time.Millisecond) {
-		if strings.Count(s.log.String(), substr) >= n {
+		if s.Sessions() == n {
 			return true
 		}
 		if time.Now().After(end) {
@@ -77,9 +105,6 @@ func (s *Server) WaitLog(substr string, n int, timeout time.Duration) bool {
 		}
 	}
 }
-
-// Pid returns sshd's process id.
-func (s *Server) Pid() int { return s.pid }
 
 // Require skips the test, or fails it under CI=true, when the program at path is missing.
 func Require(t testing.TB, path string) {
