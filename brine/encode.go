@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/big"
 	"math/bits"
+	"slices"
 	"strconv"
 	"sync"
 	"unsafe"
@@ -89,27 +90,46 @@ func Append(dst []byte, v any) ([]byte, error) {
 	return out, nil
 }
 
-// appendValue appends v. The commonest types are told apart by their type word first, which is
-// quicker than the type switch's search over all of them.
+// appendValue appends v.
 func appendValue(dst []byte, v any, depth int) ([]byte, error) {
-	e := (*eface)(unsafe.Pointer(&v))
-	switch e.typ {
-	case typeInt64:
-		return appendInt(dst, *(*int64)(e.data)), nil
-	case typeTuple:
-		return appendTuple(dst, *(*Tuple)(e.data), depth)
-	case typeString:
-		return appendString(dst, *(*string)(e.data))
-	case nil:
-		return append(dst, byte(TagNone)), nil
-	case typeBool:
-		return append(dst, byte(TagFalse)-*(*byte)(e.data)), nil
-	case typeFloat64:
-		return appendFloat(dst, *(*float64)(e.data)), nil
-	case typeBytes:
-		return appendBytes(dst, *(*[]byte)(e.data))
+	dst, _, err := appendItems(dst, unsafe.Slice(&v, 1), depth)
+	return dst, err
+}
+
+// appendItems appends each of items, at nesting depth depth, and on error reports which item
+// failed. It is the encoder's one loop: the commonest types are told apart by their type word,
+// which is quicker than a type switch's search over all of them, and handled inline; only a
+// nested tuple recurses.
+func appendItems(dst []byte, items []any, depth int) (_ []byte, failed int, err error) {
+	for i := range items {
+		e := (*eface)(unsafe.Pointer(&items[i]))
+		switch e.typ {
+		case typeInt64:
+			if x := *(*int64)(e.data); uint64(x-ImmMin) <= ImmMax-ImmMin {
+				dst = append(dst, byte(x+ImmBias))
+			} else {
+				dst = appendIntText(dst, x)
+			}
+		case typeTuple:
+			dst, err = appendTuple(dst, *(*Tuple)(e.data), depth)
+		case typeString:
+			dst, err = appendString(dst, *(*string)(e.data))
+		case nil:
+			dst = append(dst, byte(TagNone))
+		case typeBool:
+			dst = append(dst, byte(TagFalse)-*(*byte)(e.data))
+		case typeFloat64:
+			dst = appendFloat(dst, *(*float64)(e.data))
+		case typeBytes:
+			dst, err = appendBytes(dst, *(*[]byte)(e.data))
+		default:
+			dst, err = appendOther(dst, items[i], depth)
+		}
+		if err != nil {
+			return dst, i, err
+		}
 	}
-	return appendOther(dst, v, depth)
+	return dst, 0, nil
 }
 
 // appendOther appends the values of the less common types.
@@ -351,22 +371,35 @@ func appendBig(dst []byte, x *big.Int) ([]byte, error) {
 	return dst, nil
 }
 
-// appendDigits appends the last n decimal digits of u, with leading zeros, two at a time.
+// appendDigits appends the last n (at most 20) decimal digits of u, with leading zeros. It
+// writes in place, eight digits at a time in independent groups of four, then two at a time.
 func appendDigits(dst []byte, u uint64, n int) []byte {
 	start := len(dst)
-	dst = append(dst, make([]byte, n)...) // no allocation: the compiler extends in place
-	i := start + n
-	for i-start >= 2 {
-		q := u / 100
-		r := (u - q*100) * 2
-		u = q
-		i -= 2
-		dst[i], dst[i+1] = digitPairs[r], digitPairs[r+1]
+	dst = slices.Grow(dst, n)[:start+n]
+	b := dst[start:]
+	for ; n > 8; n -= 8 {
+		lo := u % 1e8
+		u /= 1e8
+		hi4, lo4 := lo/1e4, lo%1e4
+		put4(b[n-8:n-4], hi4)
+		put4(b[n-4:n], lo4)
 	}
-	if i > start {
-		dst[start] = byte('0' + u%10)
+	for ; n >= 2; n -= 2 {
+		r := (u % 100) * 2
+		u /= 100
+		b[n-2], b[n-1] = digitPairs[r], digitPairs[r+1]
+	}
+	if n == 1 {
+		b[0] = byte('0' + u%10)
 	}
 	return dst
+}
+
+// put4 writes the four decimal digits of v < 10000 into b.
+func put4(b []byte, v uint64) {
+	hi, lo := v/100*2, v%100*2
+	_ = b[3]
+	b[0], b[1], b[2], b[3] = digitPairs[hi], digitPairs[hi+1], digitPairs[lo], digitPairs[lo+1]
 }
 
 func appendFloat(dst []byte, f float64) []byte {
@@ -389,17 +422,9 @@ func appendTuple(dst []byte, t Tuple, depth int) ([]byte, error) {
 	if err != nil {
 		return dst, err
 	}
-	for i := range t {
-		// Immediate ints, the commonest items, without a call.
-		if e := (*eface)(unsafe.Pointer(&t[i])); e.typ == typeInt64 {
-			if x := *(*int64)(e.data); uint64(x-ImmMin) <= ImmMax-ImmMin {
-				dst = append(dst, byte(x+ImmBias))
-				continue
-			}
-		}
-		if dst, err = appendValue(dst, t[i], depth+1); err != nil {
-			return dst, wrapPath(err, "["+strconv.Itoa(i)+"]")
-		}
+	dst, i, err := appendItems(dst, t, depth+1)
+	if err != nil {
+		return dst, wrapPath(err, "["+strconv.Itoa(i)+"]")
 	}
 	return dst, nil
 }
