@@ -38,7 +38,8 @@ type Decoder struct {
 	// values occupy on a 64-bit platform (see [Decoder.LoadSized]), so a value over the budget is
 	// refused with [ErrTooLarge] before its large part is allocated: a tuple from its count, a str
 	// or bytes from its length, whatever the input still holds. A failed decode has built at most
-	// the budget (and that memory is garbage).
+	// the budget, plus the unused ends of the chunks it carves values from (under 40 KiB), and
+	// that memory is garbage.
 	MaxDecodedSize int64
 	// BorrowBytes lets bytes values of at least 4 KiB ([BorrowMin]) alias data instead of being
 	// copied; the caller promises not to modify or reuse data while the decoded value is alive.
