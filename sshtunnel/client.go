@@ -109,9 +109,17 @@ func (c *Client) String() string { return c.name }
 // which the server resolves; network "unix": a socket path on the server). ctx bounds the
 // channel's opening.
 func (c *Client) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	nc, err := c.ssh.DialContext(ctx, network, address)
+	tc, err := c.forward(ctx, network, address)
 	if err != nil {
 		return nil, fmt.Errorf("sshtunnel: %s: forward to %s: %w", c.name, address, err)
+	}
+	return tc, nil
+}
+
+func (c *Client) forward(ctx context.Context, network, address string) (*tunnelConn, error) {
+	nc, err := c.ssh.DialContext(ctx, network, address)
+	if err != nil {
+		return nil, err
 	}
 	return &tunnelConn{Conn: nc, local: c.ssh.LocalAddr(), remote: tunnelAddr(c.name + "/" + address)}, nil
 }

@@ -81,12 +81,12 @@ func (c *Client) connect(ctx context.Context, port int, own bool, opts []rpyc.Op
 	addr := net.JoinHostPort(c.remoteHost, strconv.Itoa(port))
 	var last *tunnelConn
 	conn, err := rpyc.ConnectVia(ctx, c.name+"/"+addr, func(ctx context.Context) (io.ReadWriteCloser, error) {
-		nc, err := c.DialContext(ctx, "tcp", addr)
+		tc, err := c.forward(ctx, "tcp", addr) // errors are named by ConnectVia, with c and addr
 		if err != nil {
 			return nil, err
 		}
-		last = nc.(*tunnelConn)
-		return last, nil
+		last = tc
+		return tc, nil
 	}, opts...)
 	if err != nil {
 		return nil, err

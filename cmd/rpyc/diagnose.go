@@ -25,6 +25,9 @@ const diagnoseTimeout = 3 * time.Second
 // connection but did not speak RPyC as expected, it connects once more, sends one PING in the v5
 // envelope and looks at what comes back: HTTP, SSH, TLS, or an RPyC server of the other dialect.
 func (a *app) explainConnect(ctx context.Context, addr string, tcfg *tls.Config, err error) error {
+	if a.ssh.host != "" {
+		return err // addr is as the SSH host sees it: there is nothing to look at from here
+	}
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
 		return fmt.Errorf("cannot resolve %s: %s", dnsErr.Name, dnsErr.Err)

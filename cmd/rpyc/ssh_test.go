@@ -43,4 +43,5 @@ func TestSSH(t *testing.T) {
 	r.check(t, 3, "", "rpyc: host key unknown: "+sshd.Addr+" presented ")
 	r.check(t, 3, "", "ssh-keyscan -p "+port+" 127.0.0.1 >> ~/.ssh/known_hosts")
 	run(t, "--tls", "ping", "localhost:1").check(t, 2, "", "--ssh and --tls cannot be combined")
+	run(t, "call", "localhost:1", "add", "1", "2").check(t, 3, "", "/localhost:1: ssh: rejected: connect failed")
 }
