@@ -25,7 +25,9 @@ import (
 //
 // the same cycle as tox-interop/bench_connect.py, which measures it for Python's client and
 // ThreadedServer. "auto" is Connect without options (what users write: the dialect is found by
-// the probe); "v5" and "v6" give WithDialect. cycles/s is 1/ns-op; cpu-ns/cycle is the process's
+// the probe); "v5" and "v6" give WithDialect. "tcp" is the floor under them: the same socket
+// work with no RPyC (dial, two small request/answer round trips, a last message, close, with a
+// goroutine per accepted connection), what the kernel and Go's netpoller cost. cycles/s is 1/ns-op; cpu-ns/cycle is the process's
 // CPU (both sides). Pin it to one core to compare with Python (tox-interop/bench_connect.sh
 // does both):
 //
@@ -34,6 +36,7 @@ func BenchmarkConnectCycle(b *testing.B) {
 	b.Run("auto", func(b *testing.B) { connectCycle(b) })
 	b.Run("v5", func(b *testing.B) { connectCycle(b, rpyc.WithDialect(compat.V5)) })
 	b.Run("v6", func(b *testing.B) { connectCycle(b, rpyc.WithDialect(compat.V6)) })
+	b.Run("tcp", tcpCycle)
 }
 
 // cycleService is the trivial service of BenchmarkConnectCycle (get_service_name is built in).
@@ -76,6 +79,12 @@ func connectCycle(b *testing.B, opts ...rpyc.Option) {
 			b.Fatal(err)
 		}
 	}
+	cycleRun(b, cycle)
+}
+
+// cycleRun times cycle b.N times after a warm-up, and reports cycles/s, cpu-ns/cycle and
+// gomaxprocs.
+func cycleRun(b *testing.B, cycle func()) {
 	for range 100 { // warm-up
 		cycle()
 	}
@@ -89,4 +98,61 @@ func connectCycle(b *testing.B, opts ...rpyc.Option) {
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "cycles/s")
 	b.ReportMetric(float64((coreProcessCPU()-cpu0).Nanoseconds())/float64(b.N), "cpu-ns/cycle")
 	b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "gomaxprocs")
+}
+
+// tcpCycle is the socket work of a cycle without RPyC: the floor of BenchmarkConnectCycle.
+func tcpCycle(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				buf := make([]byte, 64)
+				for {
+					if _, err := c.Read(buf); err != nil {
+						return
+					}
+					if buf[0] == 'q' { // the last message: no answer
+						continue
+					}
+					if _, err := c.Write(buf[:16]); err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	defer func() { _ = ln.Close(); <-served }()
+	addr := ln.Addr().String()
+	req := make([]byte, 40)
+	buf := make([]byte, 64)
+	cycleRun(b, func() {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for range 2 {
+			if _, err := c.Write(req); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := c.Read(buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := c.Write([]byte("q")); err != nil {
+			b.Fatal(err)
+		}
+		if err := c.Close(); err != nil {
+			b.Fatal(err)
+		}
+	})
 }

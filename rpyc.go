@@ -35,6 +35,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorpyc/rpyc/brine"
@@ -96,7 +97,7 @@ func buildOptions(opts []Option) options {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	o.cfg = protocol.DefaultConfig()
+	o.cfg = defaultConfig()
 	if o.base != nil {
 		o.cfg = *o.base
 	}
@@ -105,6 +106,10 @@ func buildOptions(opts []Option) options {
 	}
 	return o
 }
+
+// defaultConfig is protocol.DefaultConfig(), made once: its SafeAttrs map is shared by the
+// connections that use it (they only read it).
+var defaultConfig = sync.OnceValue(protocol.DefaultConfig)
 
 // setting is an Option that changes one field of the configuration.
 func setting(fn func(*protocol.Config)) Option {
@@ -142,7 +147,8 @@ func WithLogger(l *slog.Logger) Option {
 // WithDialTimeout bounds each TCP connect attempt (3 s by default, as Python's).
 func WithDialTimeout(d time.Duration) Option { return func(o *options) { o.dialTimeout = d } }
 
-// WithKeepAlive enables TCP keep-alive with the given period (Python's keepalive=N).
+// WithKeepAlive enables TCP keep-alive with the given period (Python's keepalive=N). Without it
+// TCP keep-alive is off, as with Python's rpyc.connect.
 func WithKeepAlive(d time.Duration) Option { return func(o *options) { o.dialer.KeepAlive = d } }
 
 // WithTLS wraps the connection in TLS (Python's ssl_connect). Python servers present whatever
@@ -152,11 +158,12 @@ func WithTLS(cfg *tls.Config) Option { return func(o *options) { o.tls = cfg } }
 
 // Connect dials an RPyC server at address ("host:port", IPv4 or IPv6 "[::1]:port", or
 // "unix:///path/to/socket" for a server on a Unix domain socket, Python's unix_connect) and
-// returns the connection. Without WithDialect it probes the server's dialect: it sends a PING in the v5
-// envelope; a 6.x server answers in its own envelope and closes, and Connect redials with v6.
-// The probe costs one round trip on every connect, plus, the first time this process connects
-// to a 6.x server's address, one extra connection (the dialect is then remembered per address, and
-// later probes use it first); WithDialect avoids both.
+// returns the connection. Without WithDialect it probes the server's dialect: it sends GETROOT in
+// the v5 envelope; a 5.x server answers with its root (kept for the first Root, so the probe
+// costs no round trip of its own when the root is used, as it nearly always is), a 6.x server
+// answers in its own envelope and closes, and Connect redials with v6. That refused probe costs
+// one extra connection the first time this process connects to a 6.x server's address (the
+// dialect is then remembered per address, and later probes use it first); WithDialect avoids it.
 //
 // Every step is bounded: each TCP connect by WithDialTimeout (3 s), the TLS handshake and the
 // probe by ctx or, when ctx has no deadline, by the request timeout (WithRequestTimeout, 30 s).
@@ -220,12 +227,13 @@ func (o *options) dial(ctx context.Context, address string) (io.ReadWriteCloser,
 	if path, ok := strings.CutPrefix(address, "unix://"); ok {
 		network, dialAddr = "unix", path // Python's unix_connect
 	}
+	if d.KeepAlive == 0 {
+		d.KeepAlive = -1 // off unless WithKeepAlive, as in Python (Go's dialer would enable it)
+	}
+	// Nagle is off: Go's TCP connections have TCP_NODELAY set from the start.
 	c, err := d.DialContext(ctx, network, dialAddr)
 	if err != nil {
 		return nil, err
-	}
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetNoDelay(true)
 	}
 	if o.tls != nil {
 		cfg := o.tls.Clone()

@@ -225,7 +225,8 @@ var discardLogger = slog.New(slog.DiscardHandler)
 // decided it, on a serving connection).
 func (c *Conn) Dialect() compat.Dialect { return compat.Dialect(c.dialect.Load()) }
 
-// Config returns the connection's configuration.
+// Config returns the connection's configuration. Its SafeAttrs map may be shared with other
+// connections (the default one is): read it, do not change it.
 func (c *Conn) Config() Config { return c.cfg }
 
 // ID returns the connection's label (Config.ConnID, or "conn<N>").
