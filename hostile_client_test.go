@@ -34,17 +34,18 @@ import (
 
 	"github.com/gorpyc/rpyc"
 	"github.com/gorpyc/rpyc/brine"
-	"github.com/gorpyc/rpyc/channel"
 	"github.com/gorpyc/rpyc/compat"
 	"github.com/gorpyc/rpyc/internal/hostile"
+	"github.com/gorpyc/rpyc/protocol"
 )
 
 // The bounds of the suite.
 const (
 	// hcHeapAllowance bounds the client's peak HeapInuse over its value at the start of a case:
-	// channel.DefaultMaxMessageSize (256 MiB), the largest payload a default client accepts.
-	// Refusing (or accepting) one message must not cost more than the largest message accepted.
-	hcHeapAllowance = channel.DefaultMaxMessageSize
+	// the memory budget of a default client's channel (2 x protocol.DefaultMaxDecodedSize, 512
+	// MiB), the most a default client holds for the frames it reads. Refusing (or accepting) one
+	// message must not cost more than that.
+	hcHeapAllowance = 2 * protocol.DefaultMaxDecodedSize
 	// hcKillHeap: beyond this heap the child stops itself (exit status 3), the case failed.
 	hcKillHeap = 1 << 30
 	// hcKillRSS: the parent kills a child whose resident size passes this (a safety net for the

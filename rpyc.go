@@ -38,7 +38,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gorpyc/rpyc/brine"
 	"github.com/gorpyc/rpyc/channel"
 	"github.com/gorpyc/rpyc/compat"
 	"github.com/gorpyc/rpyc/netref"
@@ -262,7 +261,7 @@ func (o *options) start(ctx context.Context, rwc io.ReadWriteCloser, opts ...pro
 		// amplification costs nothing.
 		limit := cfg.MaxDecodedSize
 		if limit == 0 {
-			limit = brine.DefaultMaxDecodedSize
+			limit = protocol.DefaultMaxDecodedSize
 		}
 		cfg.Channel.Budget = protocol.NewBudget(2 * limit)
 	}

@@ -1,18 +1,14 @@
 package channel
 
 import (
-	"bufio"
+	"encoding/binary"
 	"fmt"
 	"io"
+	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 )
-
-// maxRetained is the largest buffer a Channel keeps for reuse between calls;
-// larger buffers are dropped after use so one huge message does not pin
-// memory for the life of the connection.
-const maxRetained = 4 << 20
 
 // Channel sends and receives frames over a byte stream.
 //
@@ -39,15 +35,15 @@ type Channel struct {
 	closeOnce sync.Once
 	closeErr  error
 
-	wmu     sync.Mutex
-	wbuf    []byte
-	werr    error      // sticky error after a partial write
-	wdl     wdeadliner // w, if its writes can be given a deadline (WriteTimeout)
-	wdlNext time.Time  // when the write deadline must be pushed back next
+	wmu      sync.Mutex
+	werr     error      // sticky error after a partial write
+	vectored bool       // w writes net.Buffers with one system call (writev)
+	wdl      wdeadliner // w, if its writes can be given a deadline (WriteTimeout)
+	wdlNext  time.Time  // when the write deadline must be pushed back next
 
 	rmu   sync.Mutex
-	br    *bufio.Reader // r, buffered
-	rbuf  []byte
+	rd    *reader // r, buffered
+	rbuf  []byte  // the last payload's storage, pooled, given back when the next Recv starts
 	hdr   [HeaderSize]byte
 	rerr  error       // sticky error after a partial read
 	timer *frameTimer // FrameTimeout; nil when not enforced
@@ -69,9 +65,12 @@ func NewSplit(r io.Reader, w io.Writer, c io.Closer, cfg Config) *Channel {
 	ncfg, err := cfg.normalize()
 	// A read buffer lets one read system call bring a whole small frame (header, payload and
 	// flusher), or several, instead of one call for the header and another for the rest.
-	br := bufio.NewReaderSize(r, readBufferSize)
-	ch := &Channel{cfg: ncfg, cfgErr: err, br: br, w: w, closer: c,
-		timer: newFrameTimer(r, ncfg.FrameTimeout), acct: account{b: ncfg.Budget}}
+	ch := &Channel{cfg: ncfg, cfgErr: err, rd: newReader(r), w: w, closer: c,
+		timer: newFrameTimer(r, ncfg.FrameTimeout), acct: account{b: ncfg.Budget, pooled: true}}
+	switch w.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		ch.vectored = true
+	}
 	if d, ok := w.(wdeadliner); ok && ncfg.WriteTimeout > 0 {
 		ch.wdl = d
 	}
@@ -83,50 +82,93 @@ type wdeadliner interface {
 	SetWriteDeadline(t time.Time) error
 }
 
-// readBufferSize is the size of a Channel's read buffer.
-const readBufferSize = 32 << 10
-
 // Config returns the configuration in effect, with defaults filled in.
 func (c *Channel) Config() Config { return c.cfg }
 
 // Send writes payload as one frame, compressing it according to the
-// Config. The frame is built in a buffer reused across calls and written
-// with exactly one Write call; Send does not retain payload. It is safe to
-// call from several goroutines at once.
+// Config. The frame is built in a pooled buffer and written with exactly one
+// Write call (a large raw payload on a socket is written from where it is,
+// see SendParts); Send does not retain payload. It is safe to call from
+// several goroutines at once.
+//
+// A payload that a reader with this Channel's Config would refuse (larger
+// than MaxMessageSize, or a wire length over MaxFrameSize or the 32-bit
+// field) is refused before anything is written, with an error wrapping
+// ErrMessageTooLarge or ErrFrameTooLarge that names the size and the limit;
+// the Channel stays usable.
 func (c *Channel) Send(payload []byte) error {
+	one := [1][]byte{payload}
+	return c.SendParts(one[:])
+}
+
+// vecMin is the smallest part that SendParts hands to the transport as it is, instead of copying
+// it into the frame's buffer.
+const vecMin = 64 << 10
+
+// SendParts writes the concatenation of parts as one frame, like Send,
+// without first copying the parts into one payload. On TCP and Unix sockets
+// (*net.TCPConn, *net.UnixConn) a raw frame's parts of 64 KiB or more go to
+// the transport as they are, beside a pooled buffer holding the header, the
+// smaller parts and the flusher, in one vectored write (writev); on other
+// transports, and for compressed frames, the frame is built in a pooled
+// buffer and written with one Write call. SendParts does not retain parts
+// or modify them.
+func (c *Channel) SendParts(parts [][]byte) error {
 	if c.cfgErr != nil {
 		return c.cfgErr
+	}
+	total, large := 0, false
+	for _, p := range parts {
+		total += len(p)
+		large = large || (c.vectored && len(p) >= vecMin)
+	}
+	if err := checkSend(total, &c.cfg); err != nil {
+		return err
+	}
+	var frame []byte
+	if compresses(total, &c.cfg) {
+		out, ok, err := compressFrame(getBuf(min(HeaderSize+total+1, 2*probeSize)), parts, total, &c.cfg)
+		if err != nil {
+			putBuf(out)
+			return err
+		}
+		if ok {
+			frame = out
+		} else {
+			putBuf(out) // compression does not pay: the frame goes out raw
+		}
+	}
+	if frame == nil {
+		if err := checkWire(total, &c.cfg); err != nil {
+			return err
+		}
+		if !large {
+			frame = appendRaw(getBuf(HeaderSize+total+1), parts, total)
+		}
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if c.closed.Load() {
+		putBuf(frame)
 		return fmt.Errorf("channel: send: %w", ErrClosed)
 	}
 	if c.werr != nil {
+		putBuf(frame)
 		return c.werr
 	}
-	frame, err := appendFrame(c.wbuf[:0], payload, &c.cfg)
-	if err != nil {
-		return err
-	}
-	if c.wdl != nil {
-		// The deadline is pushed back only when half of it has passed: a write that blocks
-		// fails within [WriteTimeout/2, WriteTimeout], and most writes cost no extra call.
-		if now := time.Now(); now.After(c.wdlNext) {
-			if c.wdl.SetWriteDeadline(now.Add(c.cfg.WriteTimeout)) != nil {
-				c.wdl = nil // not supported after all (os.ErrNoDeadline)
-			}
-			c.wdlNext = now.Add(c.cfg.WriteTimeout / 2)
+	c.pushWriteDeadline()
+	var n, size int
+	var err error
+	if frame != nil {
+		size = len(frame)
+		n, err = c.w.Write(frame)
+		if err == nil && n != len(frame) {
+			err = io.ErrShortWrite
 		}
-	}
-	n, err := c.w.Write(frame)
-	if err == nil && n != len(frame) {
-		err = io.ErrShortWrite
-	}
-	if cap(frame) <= maxRetained {
-		c.wbuf = frame[:0]
+		putBuf(frame)
 	} else {
-		c.wbuf = nil
+		size = HeaderSize + total + 1
+		n, err = writeParts(c.w, parts, total)
 	}
 	if err == nil {
 		return nil
@@ -134,11 +176,59 @@ func (c *Channel) Send(payload []byte) error {
 	if c.closed.Load() {
 		return fmt.Errorf("channel: send: %w (%v)", ErrClosed, err)
 	}
-	err = fmt.Errorf("channel: writing %d-byte frame: %w", len(frame), err)
-	if n > 0 && n < len(frame) {
-		c.werr = fmt.Errorf("channel: stream broken by partial write of %d/%d bytes: %w", n, len(frame), err)
+	err = fmt.Errorf("channel: writing %d-byte frame: %w", size, err)
+	if n > 0 && n < size {
+		c.werr = fmt.Errorf("channel: stream broken by partial write of %d/%d bytes: %w", n, size, err)
 	}
 	return err
+}
+
+// pushWriteDeadline pushes the transport's write deadline back (WriteTimeout) when half of it
+// has passed: a write that blocks fails within [WriteTimeout/2, WriteTimeout], and most writes
+// cost no extra call. Called with wmu held.
+func (c *Channel) pushWriteDeadline() {
+	if c.wdl == nil {
+		return
+	}
+	if now := time.Now(); now.After(c.wdlNext) {
+		if c.wdl.SetWriteDeadline(now.Add(c.cfg.WriteTimeout)) != nil {
+			c.wdl = nil // not supported after all (os.ErrNoDeadline)
+		}
+		c.wdlNext = now.Add(c.cfg.WriteTimeout / 2)
+	}
+}
+
+// writeParts writes the raw frame of parts (total bytes) to w with one vectored write: the
+// header, the parts under vecMin and the flusher are copied into one pooled buffer, and the
+// larger parts are written from where they are.
+func writeParts(w io.Writer, parts [][]byte, total int) (int, error) {
+	small := HeaderSize + 1
+	for _, p := range parts {
+		if len(p) < vecMin {
+			small += len(p)
+		}
+	}
+	buf := getBuf(small) // never grows below: the vectors into it stay valid
+	defer putBuf(buf)
+	buf = binary.BigEndian.AppendUint32(buf, uint32(total))
+	buf = append(buf, byte(FlagRaw))
+	vec := make(net.Buffers, 0, 2*len(parts)+1)
+	mark := 0
+	for _, p := range parts {
+		if len(p) < vecMin {
+			buf = append(buf, p...)
+			continue
+		}
+		if len(buf) > mark {
+			vec = append(vec, buf[mark:])
+			mark = len(buf)
+		}
+		vec = append(vec, p)
+	}
+	buf = append(buf, Flusher)
+	vec = append(vec, buf[mark:])
+	n, err := vec.WriteTo(w)
+	return int(n), err
 }
 
 // Recv reads the next frame and returns its payload, decompressed if it
@@ -167,23 +257,38 @@ func (c *Channel) Recv() ([]byte, error) {
 	if c.rerr != nil {
 		return nil, c.rerr
 	}
-	if cap(c.rbuf) > maxRetained {
-		c.rbuf = nil
-	}
-	c.acct.releaseAll() // the previous payload is the caller's no more
-	payload, desync, err := readFrame(c.br, &c.cfg, c.rbuf, c.hdr[:], c.timer, c.br, &c.acct)
+	// The previous payload is the caller's no more: its storage goes back to the pools (unless
+	// TakePayload took it), as does its charge.
+	putBuf(c.rbuf)
+	c.rbuf = nil
+	c.acct.releaseAll()
+	payload, desync, err := readFrame(c.rd, &c.cfg, nil, c.hdr[:], c.timer, c.rd, &c.acct)
+	c.rd.release() // the read buffer goes back to the pools once drained
 	if err != nil {
 		c.acct.releaseAll()
-		if c.closed.Load() {
-			return nil, fmt.Errorf("channel: recv: %w (%v)", ErrClosed, err)
-		}
 		if desync {
 			c.rerr = err
+			c.rd.drop() // never read again
+		}
+		if c.closed.Load() {
+			return nil, fmt.Errorf("channel: recv: %w (%v)", ErrClosed, err)
 		}
 		return nil, err
 	}
 	c.rbuf = payload
 	return payload, nil
+}
+
+// TakePayload hands the storage of the payload the last Recv returned over
+// to the caller: the Channel will not reuse it, so the payload stays valid
+// after the next Recv, for as long as the caller keeps it. Call it from the
+// goroutine that called Recv, before the next Recv; it costs the Channel a
+// fresh buffer for a later frame. (The payload's share of Config.Budget is
+// still released when the next Recv starts: charge what you keep elsewhere.)
+func (c *Channel) TakePayload() {
+	c.rmu.Lock()
+	c.rbuf = nil
+	c.rmu.Unlock()
 }
 
 // Close marks the Channel closed and closes the underlying io.Closer, if

@@ -1,7 +1,6 @@
 package channel
 
 import (
-	"bufio"
 	"compress/zlib"
 	"encoding/binary"
 	"errors"
@@ -28,7 +27,7 @@ const (
 	// DefaultCompressionThreshold is the payload length above which outgoing
 	// payloads are compressed: a payload is compressed when its length is
 	// strictly greater than the threshold (3000 bytes stay raw, 3001 bytes
-	// are compressed). This is the rule Python rpyc uses.
+	// are compressed if that pays). This is Python rpyc's threshold.
 	DefaultCompressionThreshold = 3000
 
 	// DefaultCompressionLevel is the zlib level Python rpyc uses (1, the
@@ -37,18 +36,21 @@ const (
 
 	// DefaultMaxFrameSize is the default cap on the length a reader accepts
 	// in a frame header, i.e. on the payload as it appears on the wire
-	// (after compression).
-	DefaultMaxFrameSize = 64 << 20
+	// (after compression): every length the 32-bit field can carry (4 GiB -
+	// 1; less on 32-bit platforms), so that a default reader never refuses
+	// a frame Python would read. What a reader actually holds is bounded by
+	// Config.Budget (a server's MemoryBudget, a client connection's own).
+	DefaultMaxFrameSize = min(math.MaxUint32, math.MaxInt)
 
 	// DefaultMaxMessageSize is the default cap on the size of a payload after
-	// decompression (and on raw payloads).
-	DefaultMaxMessageSize = 256 << 20
+	// decompression (and on raw payloads): the same as DefaultMaxFrameSize.
+	DefaultMaxMessageSize = min(math.MaxUint32, math.MaxInt)
 
 	// DefaultFrameTimeout is the default time a reader gives a frame to
 	// arrive whole, from the first byte of its header (see
-	// Config.FrameTimeout). 30 seconds lets a 64 MiB frame (the default
-	// MaxFrameSize) through at 2.2 MB/s while a peer that trickles a frame,
-	// or sends part of one and stalls, is cut off within half a minute.
+	// Config.FrameTimeout). 30 seconds lets a 64 MiB frame through at 2.2
+	// MB/s while a peer that trickles a frame, or sends part of one and
+	// stalls, is cut off within half a minute.
 	DefaultFrameTimeout = 30 * time.Second
 
 	// DefaultWriteTimeout is the default time a writer waits for a peer that does not read.
@@ -63,13 +65,15 @@ var (
 
 	// ErrFrameTooLarge is returned when a frame header declares a wire
 	// payload longer than Config.MaxFrameSize, or when an outgoing frame
-	// would not fit the 32-bit length field.
+	// would not fit the 32-bit length field or the sender's own
+	// MaxFrameSize (nothing is written then).
 	ErrFrameTooLarge = errors.New("channel: frame too large")
 
 	// ErrMessageTooLarge is returned when a payload, after decompression,
 	// would be larger than Config.MaxMessageSize. Decompression stops as soon
 	// as the limit is passed, having allocated nothing for the output beyond
-	// the reader's buffer.
+	// the reader's buffer. A sender returns it, writing nothing, for a
+	// payload larger than its own MaxMessageSize.
 	ErrMessageTooLarge = errors.New("channel: message too large")
 
 	// ErrCorrupt is returned when a frame is flagged as compressed but its
@@ -120,7 +124,9 @@ func (f Flag) String() string {
 // default and is what Python rpyc does on the sending side.
 type Config struct {
 	// CompressionThreshold: outgoing payloads strictly longer than this many
-	// bytes are compressed. 0 means DefaultCompressionThreshold (3000).
+	// bytes are compressed, when compression pays (see the package
+	// documentation: a payload that compression would not shrink by an
+	// eighth goes out raw). 0 means DefaultCompressionThreshold (3000).
 	// Negative values are invalid.
 	CompressionThreshold int
 
@@ -137,15 +143,19 @@ type Config struct {
 
 	// MaxFrameSize caps the payload length (as on the wire) a reader accepts
 	// from a frame header; longer frames fail with ErrFrameTooLarge before
-	// anything is allocated for them. 0 means DefaultMaxFrameSize (64 MiB).
-	// Writers do not enforce it. Negative values are invalid.
+	// anything is allocated for them. 0 means DefaultMaxFrameSize (4 GiB - 1,
+	// everything a header can declare). A writer refuses, with
+	// ErrFrameTooLarge and before writing anything, a frame its own limit
+	// would refuse, so that two peers configured alike fail with a clear
+	// local error rather than a reset. Negative values are invalid.
 	MaxFrameSize int
 
 	// MaxMessageSize caps the payload size a reader returns: the
 	// decompressed size of compressed frames, and the length of raw frames.
 	// Larger payloads fail with ErrMessageTooLarge, and decompression never
 	// allocates more than this for its output. 0 means
-	// DefaultMaxMessageSize (256 MiB). Negative values are invalid.
+	// DefaultMaxMessageSize (4 GiB - 1). Writers refuse larger payloads (see
+	// MaxFrameSize). Negative values are invalid.
 	MaxMessageSize int
 
 	// FrameTimeout is how long a reader waits for a frame to arrive whole
@@ -192,8 +202,9 @@ type Budget interface {
 
 // account is what a reader holds of a Budget.
 type account struct {
-	b    Budget
-	held atomic.Int64
+	b      Budget
+	held   atomic.Int64
+	pooled bool // a Channel's: payload buffers come from the pools (alloc)
 }
 
 // reserve charges n bytes; small allocations (up to growStep) are not charged.
@@ -205,6 +216,18 @@ func (a *account) reserve(n int) error {
 		return fmt.Errorf("channel: %d bytes for a frame do not fit the memory budget: %w", n, ErrBudget)
 	}
 	a.held.Add(int64(n))
+	return nil
+}
+
+// fits refuses at once a frame of n bytes that the budget could not lend now (nothing is held).
+func (a *account) fits(n int) error {
+	if a == nil || a.b == nil || n <= growStep {
+		return nil
+	}
+	if !a.b.Reserve(int64(n)) {
+		return fmt.Errorf("channel: a frame of %d bytes does not fit the memory budget: %w", n, ErrBudget)
+	}
+	a.b.Release(int64(n))
 	return nil
 }
 
@@ -312,49 +335,142 @@ func putDeflater(level int, d *deflater) {
 
 // AppendFrame appends one complete frame carrying payload to dst and returns
 // the extended slice: the 5-byte header, the payload (zlib-compressed when
-// compression is enabled and len(payload) > CompressionThreshold) and the
-// Flusher byte. It never retains payload or dst. On error dst is returned
-// unchanged.
+// compression is enabled, len(payload) > CompressionThreshold and
+// compression pays) and the Flusher byte. It never retains payload or dst.
+// On error dst is returned unchanged.
 func AppendFrame(dst, payload []byte, cfg Config) ([]byte, error) {
 	cfg, err := cfg.normalize()
 	if err != nil {
 		return dst, err
 	}
-	return appendFrame(dst, payload, &cfg)
+	one := [1][]byte{payload}
+	return appendFrame(dst, one[:], len(payload), &cfg)
 }
 
-// appendFrame is AppendFrame with an already normalized config.
-func appendFrame(dst, payload []byte, cfg *Config) ([]byte, error) {
-	if cfg.DisableCompression || len(payload) <= cfg.CompressionThreshold {
-		if uint64(len(payload)) > math.MaxUint32 {
-			return dst, fmt.Errorf("channel: payload of %d bytes does not fit a frame: %w", len(payload), ErrFrameTooLarge)
-		}
-		dst = slices.Grow(dst, HeaderSize+len(payload)+1)
-		dst = binary.BigEndian.AppendUint32(dst, uint32(len(payload)))
-		dst = append(dst, byte(FlagRaw))
-		dst = append(dst, payload...)
-		return append(dst, Flusher), nil
+// checkSend refuses a payload of total bytes that the 32-bit length field, or a reader with
+// the sender's own limits, would refuse.
+func checkSend(total int, cfg *Config) error {
+	switch {
+	case uint64(total) > math.MaxUint32:
+		return fmt.Errorf("channel: payload of %d bytes does not fit a frame (limit %d): %w", total, uint32(math.MaxUint32), ErrFrameTooLarge)
+	case total > cfg.MaxMessageSize:
+		return fmt.Errorf("channel: payload of %d bytes exceeds MaxMessageSize %d: %w", total, cfg.MaxMessageSize, ErrMessageTooLarge)
 	}
+	return nil
+}
 
+// checkWire refuses a frame whose wire payload of n bytes exceeds the sender's own MaxFrameSize.
+func checkWire(n int, cfg *Config) error {
+	if n > cfg.MaxFrameSize {
+		return fmt.Errorf("channel: frame of %d bytes exceeds MaxFrameSize %d: %w", n, cfg.MaxFrameSize, ErrFrameTooLarge)
+	}
+	return nil
+}
+
+// compresses reports whether a payload of total bytes is offered to compression.
+func compresses(total int, cfg *Config) bool {
+	return !cfg.DisableCompression && total > cfg.CompressionThreshold
+}
+
+// appendFrame appends the frame of the concatenation of parts (total bytes) to dst.
+func appendFrame(dst []byte, parts [][]byte, total int, cfg *Config) ([]byte, error) {
+	if err := checkSend(total, cfg); err != nil {
+		return dst, err
+	}
+	if compresses(total, cfg) {
+		out, ok, err := compressFrame(dst, parts, total, cfg)
+		if err != nil || ok {
+			return out, err
+		}
+		dst = out
+	}
+	if err := checkWire(total, cfg); err != nil {
+		return dst, err
+	}
+	return appendRaw(dst, parts, total), nil
+}
+
+// appendRaw appends the raw frame of parts (total bytes) to dst.
+func appendRaw(dst []byte, parts [][]byte, total int) []byte {
+	dst = slices.Grow(dst, HeaderSize+total+1)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(total))
+	dst = append(dst, byte(FlagRaw))
+	for _, p := range parts {
+		dst = append(dst, p...)
+	}
+	return append(dst, Flusher)
+}
+
+const (
+	// probeSize is how much of a large payload is compressed before deciding whether the rest is.
+	probeSize = 32 << 10
+	// A payload goes out compressed only if compression saves at least 1/payGain of it.
+	payGain = 8
+)
+
+// pays reports whether compressing in bytes into out bytes saves enough.
+func pays(in, out int) bool { return out <= in-in/payGain }
+
+// compressFrame appends the zlib frame of parts (total bytes) to dst and reports ok, or, when
+// compression does not pay, reports !ok and returns dst with nothing appended (its storage may
+// have grown). A payload larger than probeSize is compressed in two steps: its first probeSize
+// bytes, flushed, and the rest only if those shrank by an eighth; incompressible data (random,
+// already compressed) thus costs the compression of 32 KiB. A frame ends up compressed only if
+// the whole payload shrank by an eighth.
+func compressFrame(dst []byte, parts [][]byte, total int, cfg *Config) (out []byte, ok bool, err error) {
 	start := len(dst)
 	d, err := getDeflater(cfg.CompressionLevel)
 	if err != nil {
-		return dst, err
+		return dst, false, err
 	}
+	defer putDeflater(cfg.CompressionLevel, d)
 	d.out.b = append(dst, 0, 0, 0, 0, byte(FlagZlib))
-	_, werr := d.zw.Write(payload)
+	probe := min(total, probeSize)
+	werr := writeRange(d.zw, parts, 0, probe)
+	if werr == nil && probe < total {
+		if werr = d.zw.Flush(); werr == nil {
+			got := len(d.out.b) - start - HeaderSize
+			if !pays(probe, got) {
+				return d.out.b[:start], false, nil
+			}
+			// Room for the rest at the ratio of the probe, plus some.
+			d.out.b = slices.Grow(d.out.b, int(int64(total-probe)*int64(got)/int64(probe))+total/64)
+			werr = writeRange(d.zw, parts, probe, total)
+		}
+	}
 	cerr := d.zw.Close()
-	out := d.out.b
-	putDeflater(cfg.CompressionLevel, d)
+	out = d.out.b
 	if werr != nil || cerr != nil {
-		return out[:start], fmt.Errorf("channel: compressing payload: %v", errors.Join(werr, cerr))
+		return out[:start], false, fmt.Errorf("channel: compressing payload: %v", errors.Join(werr, cerr))
 	}
 	n := len(out) - start - HeaderSize
+	if !pays(total, n) {
+		return out[:start], false, nil
+	}
 	if uint64(n) > math.MaxUint32 {
-		return out[:start], fmt.Errorf("channel: compressed payload of %d bytes does not fit a frame: %w", n, ErrFrameTooLarge)
+		return out[:start], false, fmt.Errorf("channel: compressed payload of %d bytes does not fit a frame: %w", n, ErrFrameTooLarge)
+	}
+	if err := checkWire(n, cfg); err != nil {
+		return out[:start], false, err
 	}
 	binary.BigEndian.PutUint32(out[start:], uint32(n))
-	return append(out, Flusher), nil
+	return append(out, Flusher), true, nil
+}
+
+// writeRange writes bytes [from, to) of the concatenation of parts to w.
+func writeRange(w io.Writer, parts [][]byte, from, to int) error {
+	off := 0
+	for _, p := range parts {
+		lo, hi := max(from-off, 0), min(to-off, len(p))
+		off += len(p)
+		if lo >= hi {
+			continue
+		}
+		if _, err := w.Write(p[lo:hi]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ---------------------------------------------------------------------------
@@ -375,24 +491,51 @@ const (
 	// growStep is the size up to which a frame is read into one buffer at once, and the smallest
 	// piece of a larger one.
 	growStep = 64 << 10
-	// maxPiece is the largest piece of a large frame. Each piece is allocated before its bytes
-	// arrive, and is no larger than what arrived before it (or growStep): memory runs ahead of
-	// the data by at most that, and never by more than maxPiece.
+	// maxPiece is the largest piece of a large frame read before its whole buffer is allocated.
 	maxPiece = 4 << 20
+	// aheadFactor: a large raw payload is read in pieces until 1/aheadFactor of it has arrived,
+	// then into one buffer of its whole size, so that memory never exceeds aheadFactor times what
+	// arrived (plus growStep) while only the first 1/aheadFactor of the payload is copied.
+	aheadFactor = 8
 	// minInflate is the smallest output buffer decompression starts with.
 	minInflate = 4 << 10
 	// inflateScratch is the buffer that decompressed bytes are counted in when they do not fit
 	// the output buffer.
 	inflateScratch = 16 << 10
+	// inflateCharge is the step in which counting decompressed bytes reserves them (Config.Budget).
+	inflateCharge = 1 << 20
 )
 
-// readExactly reads total bytes of r into buf's storage if they fit, else into a new slice.
-// Small totals are read with one io.ReadFull. Larger ones are read in pieces that grow with
-// the data received (from growStep to maxPiece), and assembled once all have arrived, so that
-// a header declaring more than the peer sends costs only what was sent.
+// alloc returns a slice of length n: from the buffer pools when a is a Channel's account (the
+// Channel gives it back when the caller is done), else newly allocated.
+func (a *account) alloc(n int) []byte {
+	if a != nil && a.pooled {
+		return getBuf(n)[:n]
+	}
+	return make([]byte, n)
+}
+
+// free gives p back to the pools if alloc took it from them.
+func (a *account) free(p []byte) {
+	if a != nil && a.pooled {
+		putBuf(p)
+	}
+}
+
+// readExactly reads total bytes of r into buf's storage if they fit, else into a new slice
+// (acct.alloc). Totals up to growStep are read with one io.ReadFull. Larger ones are read in
+// pieces that grow with the data received (from growStep up to maxPiece) until 1/aheadFactor of
+// the payload has arrived; then one buffer of the payload's size is allocated, the pieces are
+// copied into it and the rest is read straight into it. A header declaring more than the peer
+// sends thus costs at most aheadFactor times what was sent, and a large payload is copied only
+// for its first 1/aheadFactor.
 func readExactly(r io.Reader, buf []byte, total int, acct *account) ([]byte, error) {
 	if total <= cap(buf) || total <= growStep {
-		buf = slices.Grow(buf[:0], total)[:total]
+		if total <= cap(buf) {
+			buf = buf[:total]
+		} else {
+			buf = acct.alloc(total)
+		}
 		if _, err := io.ReadFull(r, buf); err != nil {
 			return nil, err
 		}
@@ -409,12 +552,13 @@ func readExactly(r io.Reader, buf []byte, total int, acct *account) ([]byte, err
 		got = len(first)
 		fromBuf = true
 	}
-	for got < total {
-		n := min(total-got, maxPiece, max(got, growStep))
+	part := (total + aheadFactor - 1) / aheadFactor
+	for got < part {
+		n := min(part-got, maxPiece, max(got, growStep))
 		if err := acct.reserve(n); err != nil {
 			return nil, err
 		}
-		p := make([]byte, n)
+		p := acct.alloc(n)
 		if _, err := io.ReadFull(r, p); err != nil {
 			return nil, eofToUnexpected(err)
 		}
@@ -424,12 +568,17 @@ func readExactly(r io.Reader, buf []byte, total int, acct *account) ([]byte, err
 	if err := acct.reserve(total); err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, total)
+	out := acct.alloc(total)
+	off := 0
 	for i, p := range pieces {
-		out = append(out, p...)
+		off += copy(out[off:], p)
 		if i > 0 || !fromBuf {
 			acct.release(len(p)) // a charged piece, garbage now
+			acct.free(p)
 		}
+	}
+	if _, err := io.ReadFull(r, out[got:]); err != nil {
+		return nil, eofToUnexpected(err)
 	}
 	return out, nil
 }
@@ -575,8 +724,19 @@ func (st *inflater) inflate(n int, buf []byte, limit int, acct *account) ([]byte
 	if err := st.start(n); err != nil {
 		return nil, err
 	}
-	if first := min(limit, max(minInflate, min(4*n, growStep))); cap(buf) < first { // at most growStep: not charged
-		buf = make([]byte, 0, first)
+	// A Channel's first output buffer comes from the pools and may be larger (16 times the input,
+	// up to maxRetained): most payloads are then decompressed in one pass. Other readers keep the
+	// output, and start with at most growStep.
+	first := min(limit, max(minInflate, min(4*n, growStep)))
+	if acct != nil && acct.pooled && 16*n <= maxRetained {
+		first = min(limit, max(first, 16*n))
+	}
+	own := 0 // bytes of buf allocated (and charged) here
+	if cap(buf) < first {
+		if err := acct.reserve(first); err != nil {
+			return nil, err
+		}
+		buf, own = acct.alloc(first), first
 	}
 	out := buf[:min(cap(buf), limit)]
 	got, err := readAll(st.zr, out)
@@ -586,13 +746,20 @@ func (st *inflater) inflate(n int, buf []byte, limit int, acct *account) ([]byte
 	if err != nil {
 		return nil, err
 	}
-	// out is full: count what is left.
-	size := got
+	// out is full: count what is left, reserving it as it is counted, so that a stream that will
+	// not fit the budget is refused as soon as it passes it.
+	size, reserved := got, 0
 	for {
 		m, err := st.zr.Read(st.scratch[:])
 		size += m
 		if size > limit {
 			return nil, ErrMessageTooLarge
+		}
+		for size-got > reserved {
+			if err := acct.reserve(inflateCharge); err != nil {
+				return nil, err
+			}
+			reserved += inflateCharge
 		}
 		if err == io.EOF {
 			break
@@ -604,16 +771,19 @@ func (st *inflater) inflate(n int, buf []byte, limit int, acct *account) ([]byte
 	if size == got {
 		return out, nil
 	}
-	// Second pass. Payloads small enough to be kept for reuse get some room to grow, so that a
-	// stream of slowly growing messages is not decompressed twice each time.
-	c := size
-	if size <= maxRetained {
-		c = max(size, min(size+size/4, maxRetained, limit))
+	// Second pass, into a buffer of exactly the right size.
+	if own > 0 {
+		acct.release(own)
+		acct.free(buf)
 	}
-	if err := acct.reserve(c); err != nil {
-		return nil, err
+	if size > reserved {
+		if err := acct.reserve(size - reserved); err != nil {
+			return nil, err
+		}
+	} else {
+		acct.release(reserved - size)
 	}
-	out = make([]byte, size, c)
+	out = acct.alloc(size)
 	if err := st.start(n); err != nil {
 		return nil, err
 	}
@@ -738,13 +908,16 @@ func ReadFrame(r io.Reader, cfg Config, buf []byte) (payload []byte, err error) 
 	return payload, err
 }
 
+// buffered is a reader that can tell how many bytes it holds (a Channel's).
+type buffered interface{ Buffered() int }
+
 // readFrame implements ReadFrame with a normalized config and caller-owned
 // header storage (which may alias buf). desync reports whether bytes of a
 // frame were consumed before the error, leaving the stream mid-frame. ft
 // (which may be nil) is armed once the first header byte arrived, unless
 // br, the buffered reader behind r (may be nil), already holds the rest of
 // the frame.
-func readFrame(r io.Reader, cfg *Config, buf, hdr []byte, ft *frameTimer, br *bufio.Reader, acct *account) (payload []byte, desync bool, err error) {
+func readFrame(r io.Reader, cfg *Config, buf, hdr []byte, ft *frameTimer, br buffered, acct *account) (payload []byte, desync bool, err error) {
 	n, err := io.ReadAtLeast(r, hdr, 1)
 	if err != nil {
 		if err == io.EOF {
@@ -761,7 +934,7 @@ func readFrame(r io.Reader, cfg *Config, buf, hdr []byte, ft *frameTimer, br *bu
 }
 
 // readRest reads the frame whose first n header bytes are in hdr.
-func readRest(r io.Reader, cfg *Config, buf, hdr []byte, n int, ft *frameTimer, br *bufio.Reader, acct *account) ([]byte, error) {
+func readRest(r io.Reader, cfg *Config, buf, hdr []byte, n int, ft *frameTimer, br buffered, acct *account) ([]byte, error) {
 	if n < HeaderSize {
 		ft.arm()
 		if _, err := io.ReadFull(r, hdr[n:]); err != nil {
@@ -774,6 +947,9 @@ func readRest(r io.Reader, cfg *Config, buf, hdr []byte, n int, ft *frameTimer, 
 		return nil, err
 	}
 	total := int(length) + 1 // payload and flusher
+	if err := acct.fits(total); err != nil {
+		return nil, err
+	}
 	if br == nil || br.Buffered() < total {
 		ft.arm()
 	}

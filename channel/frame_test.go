@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"testing"
@@ -166,18 +167,36 @@ func TestCompressionThreshold(t *testing.T) {
 	}
 }
 
-// Python compresses above the threshold even when that grows the payload.
+// Python compresses above the threshold even when that grows the payload; gorpyc sends
+// incompressible payloads raw (Python reads raw frames of any size), small or large, and still
+// compresses what compresses, including a payload whose compressible part comes after an
+// incompressible start shorter than the probe.
 func TestCompressIncompressible(t *testing.T) {
-	p := make([]byte, 3001)
-	for i := range p {
-		p[i] = byte(i*7919 + i*i*31 + i>>3)
+	noise := func(n int) []byte {
+		p := make([]byte, n)
+		_, _ = rand.NewChaCha8([32]byte{1}).Read(p)
+		return p
 	}
-	f := mustAppend(t, p, Config{})
-	if f[4] != 1 {
-		t.Fatalf("flag %d, want 1", f[4])
-	}
-	if !bytes.Equal(mustParse(t, f, Config{}), p) {
-		t.Fatal("round trip failed")
+	for _, tc := range []struct {
+		name string
+		p    []byte
+		flag byte
+	}{
+		{"3001 noise", noise(3001), 0},
+		{"1 MiB noise", noise(1 << 20), 0},
+		{"1 MiB text", benchText(1 << 20), 1},
+		{"20 KiB noise then text", append(noise(20<<10), benchText(1<<20)...), 1},
+	} {
+		f := mustAppend(t, tc.p, Config{})
+		if f[4] != tc.flag {
+			t.Errorf("%s: flag %d, want %d", tc.name, f[4], tc.flag)
+		}
+		if tc.flag == 0 && !bytes.Equal(f[HeaderSize:len(f)-1], tc.p) {
+			t.Errorf("%s: raw frame differs from the payload", tc.name)
+		}
+		if !bytes.Equal(mustParse(t, f, Config{}), tc.p) {
+			t.Fatalf("%s: round trip failed", tc.name)
+		}
 	}
 }
 
@@ -195,12 +214,12 @@ func TestDisableCompression(t *testing.T) {
 }
 
 func TestCustomThresholdAndLevel(t *testing.T) {
-	p := bytes.Repeat([]byte("hello "), 5) // 30 bytes
-	if f := mustAppend(t, p, Config{CompressionThreshold: 30}); f[4] != 0 {
-		t.Fatal("30 bytes compressed with threshold 30")
+	p := bytes.Repeat([]byte("hello "), 50) // 300 bytes
+	if f := mustAppend(t, p, Config{CompressionThreshold: 300}); f[4] != 0 {
+		t.Fatal("300 bytes compressed with threshold 300")
 	}
-	if f := mustAppend(t, p, Config{CompressionThreshold: 29}); f[4] != 1 {
-		t.Fatal("30 bytes not compressed with threshold 29")
+	if f := mustAppend(t, p, Config{CompressionThreshold: 299}); f[4] != 1 {
+		t.Fatal("300 bytes not compressed with threshold 299")
 	}
 	for _, tc := range []struct {
 		level int
@@ -379,7 +398,8 @@ func TestTruncatedPrefixes(t *testing.T) {
 func TestFrameTooLarge(t *testing.T) {
 	hdr := []byte{0xff, 0xff, 0xff, 0xff, 0}
 	var err error
-	n := allocated(func() { _, err = ReadFrame(bytes.NewReader(hdr), Config{}, nil) })
+	lim := Config{MaxFrameSize: 64 << 20} // the default accepts every length
+	n := allocated(func() { _, err = ReadFrame(bytes.NewReader(hdr), lim, nil) })
 	if !errors.Is(err, ErrFrameTooLarge) {
 		t.Fatalf("ReadFrame = %v, want ErrFrameTooLarge", err)
 	}
@@ -390,10 +410,10 @@ func TestFrameTooLarge(t *testing.T) {
 	if !strings.Contains(err.Error(), "4294967295") {
 		t.Errorf("error lacks context: %v", err)
 	}
-	if _, _, err := ParseFrame(hdr, Config{}); !errors.Is(err, ErrFrameTooLarge) {
+	if _, _, err := ParseFrame(hdr, lim); !errors.Is(err, ErrFrameTooLarge) {
 		t.Fatalf("ParseFrame = %v, want ErrFrameTooLarge", err)
 	}
-	ch := New(&readOnly{bytes.NewReader(hdr)}, Config{})
+	ch := New(&readOnly{bytes.NewReader(hdr)}, lim)
 	if _, err := ch.Recv(); !errors.Is(err, ErrFrameTooLarge) {
 		t.Fatalf("Recv = %v", err)
 	}
@@ -406,7 +426,7 @@ func TestFrameTooLarge(t *testing.T) {
 	cfg := Config{MaxFrameSize: 100, DisableCompression: true}
 	ok := mustAppend(t, make([]byte, 100), cfg)
 	mustParse(t, ok, cfg)
-	bad := mustAppend(t, make([]byte, 101), cfg)
+	bad := mustAppend(t, make([]byte, 101), Config{DisableCompression: true}) // cfg refuses to send it
 	if _, err := ReadFrame(bytes.NewReader(bad), cfg, nil); !errors.Is(err, ErrFrameTooLarge) {
 		t.Fatalf("101 > 100: %v", err)
 	}
@@ -484,7 +504,7 @@ func TestZlibBomb(t *testing.T) {
 	cfg = Config{MaxMessageSize: 5000}
 	at := mustAppend(t, make([]byte, 5000), cfg)
 	mustParse(t, at, cfg)
-	over := mustAppend(t, make([]byte, 5001), cfg)
+	over := mustAppend(t, make([]byte, 5001), Config{}) // a sender with cfg would refuse it
 	if _, _, err := ParseFrame(over, cfg); !errors.Is(err, ErrMessageTooLarge) {
 		t.Fatalf("ParseFrame(5001 > 5000) = %v", err)
 	}

@@ -476,20 +476,52 @@ func TestFrameTimerStates(t *testing.T) {
 	}
 }
 
-// A header declaring 4 GiB fails at once over a real connection, before anything else arrives.
+// A header declaring 4 GiB fails at once over a real connection, before anything else arrives:
+// with ErrFrameTooLarge when MaxFrameSize is lower, with ErrBudget when the default MaxFrameSize
+// accepts it but the memory budget could not lend it.
 func TestHugeHeaderOverTCP(t *testing.T) {
-	w, r := tcpPair(t)
-	hdr := binary.BigEndian.AppendUint32(nil, 0xffffffff)
-	w.Write(append(hdr, 0))
-	ch := New(r, Config{FrameTimeout: time.Hour})
-	var err error
-	n := allocated(func() { _, err = ch.Recv() })
-	if !errors.Is(err, ErrFrameTooLarge) {
-		t.Fatalf("Recv = %v, want ErrFrameTooLarge", err)
+	for _, tc := range []struct {
+		cfg  Config
+		want error
+	}{
+		{Config{FrameTimeout: time.Hour, MaxFrameSize: 64 << 20}, ErrFrameTooLarge},
+		{Config{FrameTimeout: time.Hour, Budget: &fixedBudget{limit: 128 << 20}}, ErrBudget},
+	} {
+		w, r := tcpPair(t)
+		hdr := binary.BigEndian.AppendUint32(nil, 0xffffffff)
+		w.Write(append(hdr, 0))
+		ch := New(r, tc.cfg)
+		var err error
+		n := allocated(func() { _, err = ch.Recv() })
+		if !errors.Is(err, tc.want) {
+			t.Fatalf("Recv = %v, want %v", err, tc.want)
+		}
+		if n > 64<<10 {
+			t.Errorf("refusing the header allocated %d bytes", n)
+		}
 	}
-	if n > 64<<10 {
-		t.Errorf("refusing the header allocated %d bytes", n)
+}
+
+// fixedBudget is a Budget of limit bytes.
+type fixedBudget struct {
+	mu          sync.Mutex
+	limit, used int64
+}
+
+func (b *fixedBudget) Reserve(n int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.used+n > b.limit {
+		return false
 	}
+	b.used += n
+	return true
+}
+
+func (b *fixedBudget) Release(n int64) {
+	b.mu.Lock()
+	b.used -= n
+	b.mu.Unlock()
 }
 
 // A large frame cut short by the end of the stream is io.ErrUnexpectedEOF, raw or compressed.

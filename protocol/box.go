@@ -1,7 +1,9 @@
 package protocol
 
 import (
+	"encoding/binary"
 	"fmt"
+	"math"
 	"math/big"
 	"reflect"
 	"sync"
@@ -17,63 +19,170 @@ import (
 // ints, say, that the peer should see as a live, mutable Go object rather than a tuple).
 type ByRef struct{ Value any }
 
-// appendBox appends the brine encoding of v's wire box (label, value), following Python's
+// appendBox appends the brine encoding of v's wire box (label, value) to m, following Python's
 // order: dumpable values by value, tuples element-wise, this peer's proxies as LOCAL_REF, and
 // anything else exported as REMOTE_REF. Go slices and arrays of dumpable items travel as tuples
-// (wrap them in ByRef to export them instead). The box is written straight into dst, without
-// building it as a value first.
-func (c *Conn) appendBox(dst []byte, v any) ([]byte, error) {
+// (wrap them in ByRef to export them instead). The box is written straight into m, without
+// building it as a value first; large bytes values are left where they are (see wireMsg).
+func (c *Conn) appendBox(m *wireMsg, v any) (err error) {
 	switch x := v.(type) {
-	case nil, bool, int, int64, float64, []byte:
-		return brine.Append(appendLabel(dst, compat.LabelValue), v)
+	case []byte:
+		m.b = appendLabel(m.b, compat.LabelValue)
+		return m.appendValue(x)
+	case nil, bool, int, int64, float64:
+		m.b, err = brine.Append(appendLabel(m.b, compat.LabelValue), v)
+		return err
 	case string:
 		if !utf8.ValidString(x) {
-			return dst, fmt.Errorf("%w: str is not valid UTF-8", ValueError)
+			return fmt.Errorf("%w: str is not valid UTF-8", ValueError)
 		}
-		return brine.Append(appendLabel(dst, compat.LabelValue), v)
+		m.b, err = brine.Append(appendLabel(m.b, compat.LabelValue), v)
+		return err
 	case brine.Tuple:
 		if brine.Dumpable(x) {
-			return brine.Append(appendLabel(dst, compat.LabelValue), v)
+			m.b = appendLabel(m.b, compat.LabelValue)
+			return m.appendValue(x)
 		}
-		dst, err := brine.AppendTupleHeader(appendLabel(dst, compat.LabelTuple), len(x))
+		m.b, err = brine.AppendTupleHeader(appendLabel(m.b, compat.LabelTuple), len(x))
 		for _, it := range x {
 			if err != nil {
 				break
 			}
-			dst, err = c.appendBox(dst, it)
+			err = c.appendBox(m, it)
 		}
-		return dst, err
+		return err
 	case Proxy:
 		if r := x.ProtocolRef(); r != nil {
 			if r.Released() {
-				return dst, fmt.Errorf("%w: proxy %v was released", ValueError, r.ID())
+				return fmt.Errorf("%w: proxy %v was released", ValueError, r.ID())
 			}
 			if r.Conn() == c {
-				return appendIDPack(appendLabel(dst, compat.LabelLocalRef), r.ID()), nil
+				m.b = appendIDPack(appendLabel(m.b, compat.LabelLocalRef), r.ID())
+				return nil
 			}
 			// Another connection's object: exported like a local one, its requests forwarded
 			// to its owner (forward.go), as Python chains proxies.
-			return c.appendRef(dst, r), nil
+			m.b = c.appendRef(m.b, r)
+			return nil
 		}
 	case *big.Int:
 		if x != nil && !brine.Dumpable(x) { // Python refuses to send such an int too
-			return dst, fmt.Errorf("%w: Exceeds the limit (%d digits) for integer string conversion",
+			return fmt.Errorf("%w: Exceeds the limit (%d digits) for integer string conversion",
 				ValueError, brine.MaxIntDigits)
 		}
 	case ByRef:
-		return c.appendRef(dst, x.Value), nil
+		m.b = c.appendRef(m.b, x.Value)
+		return nil
 	case compat.IDPack:
-		return appendIDPack(appendLabel(dst, compat.LabelValue), x), nil
+		m.b = appendIDPack(appendLabel(m.b, compat.LabelValue), x)
+		return nil
 	case localRef:
-		return appendIDPack(appendLabel(dst, compat.LabelLocalRef), compat.IDPack(x)), nil
+		m.b = appendIDPack(appendLabel(m.b, compat.LabelLocalRef), compat.IDPack(x))
+		return nil
 	}
 	if brine.Dumpable(v) {
-		return brine.Append(appendLabel(dst, compat.LabelValue), v)
+		m.b, err = brine.Append(appendLabel(m.b, compat.LabelValue), v)
+		return err
 	}
 	if t, ok := sliceAsTuple(v); ok {
-		return c.appendBox(dst, t)
+		return c.appendBox(m, t)
 	}
-	return c.appendRef(dst, v), nil
+	m.b = c.appendRef(m.b, v)
+	return nil
+}
+
+// wireMsg is an encoded message on its way out: its brine bytes, except for bytes values of
+// spliceMin bytes or more, which stay in the caller's memory and are spliced in when the frame
+// is written (channel.Channel.SendParts), so that a large []byte goes from the caller's slice
+// to the transport without being copied.
+type wireMsg struct {
+	b     []byte // the encoding, with the large bytes values left out
+	spans []span // where they go, in order
+	parts [][]byte
+}
+
+// span is a large bytes value that belongs at offset at of wireMsg.b.
+type span struct {
+	at   int
+	data []byte
+}
+
+// spliceMin is the smallest bytes value a wireMsg leaves in place: the size from which the
+// channel writes a part without copying it.
+const spliceMin = 64 << 10
+
+// size is the length of the encoded message.
+func (m *wireMsg) size() int {
+	n := len(m.b)
+	for _, s := range m.spans {
+		n += len(s.data)
+	}
+	return n
+}
+
+// payload returns the message as the parts of one frame payload.
+func (m *wireMsg) payload() [][]byte {
+	m.parts = m.parts[:0]
+	at := 0
+	for _, s := range m.spans {
+		m.parts = append(m.parts, m.b[at:s.at], s.data)
+		at = s.at
+	}
+	m.parts = append(m.parts, m.b[at:])
+	return m.parts
+}
+
+// appendValue appends brine's encoding of the dumpable value v, leaving large bytes values in
+// place (tuples holding one are encoded item by item; brine.Append writes the same bytes).
+func (m *wireMsg) appendValue(v any) (err error) {
+	switch x := v.(type) {
+	case []byte:
+		if len(x) >= spliceMin && uint64(len(x)) <= math.MaxUint32 {
+			m.b = binary.BigEndian.AppendUint32(append(m.b, byte(brine.TagBytesL4)), uint32(len(x)))
+			m.spans = append(m.spans, span{at: len(m.b), data: x})
+			return nil
+		}
+	case brine.Tuple:
+		if holdsLarge(x) {
+			m.b, err = brine.AppendTupleHeader(m.b, len(x))
+			for _, it := range x {
+				if err != nil {
+					break
+				}
+				err = m.appendValue(it)
+			}
+			return err
+		}
+	}
+	m.b, err = brine.Append(m.b, v)
+	return err
+}
+
+// holdsLarge reports whether t holds, at any depth of tuples, a bytes value of spliceMin bytes
+// or more.
+func holdsLarge(t brine.Tuple) bool {
+	for _, it := range t {
+		switch x := it.(type) {
+		case []byte:
+			if len(x) >= spliceMin {
+				return true
+			}
+		case brine.Tuple:
+			if holdsLarge(x) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// reset empties m for reuse, dropping its references to the caller's data.
+func (m *wireMsg) reset() {
+	m.b = m.b[:0]
+	clear(m.spans)
+	m.spans = m.spans[:0]
+	clear(m.parts)
+	m.parts = m.parts[:0]
 }
 
 // appendLabel starts a box: a 2-tuple whose first item is the label.

@@ -70,7 +70,7 @@ type Config struct {
 	// MaxDecodedSize bounds the Go memory one received message may decode into (counted as it is
 	// built, so a small message that would expand, a zlib-compressed tuple of millions of ints,
 	// is refused before it is allocated); beyond it the connection closes with ErrLimit. 0 means
-	// brine.DefaultMaxDecodedSize (64 MiB); negative means no limit. Python has no such limit.
+	// DefaultMaxDecodedSize (256 MiB); negative means no limit. Python has no such limit.
 	MaxDecodedSize int64
 	// Observer, if set, is told about requests, messages and the connection's life, for metrics
 	// and tracing (see package rpycotel). nil costs nothing.
@@ -107,6 +107,10 @@ type Config struct {
 const (
 	DefaultMaxQueuedOutput = 32 << 20
 	DefaultMaxPendingDels  = 1 << 16
+	// DefaultMaxDecodedSize is the default Config.MaxDecodedSize: 256 MiB, so that a bytes
+	// value of up to about 250 MiB (the largest a default server's 512 MiB memory budget holds
+	// together with its frame) decodes. A client's channel budget is twice it (rpyc.Connect).
+	DefaultMaxDecodedSize = 256 << 20
 )
 
 // DefaultSyncRequestTimeout is Python's default sync_request_timeout.

@@ -490,7 +490,14 @@ func (c *Conn) dispatch(payload []byte) error {
 		c.dialect.Store(uint32(d))
 		c.log.Debug("rpyc: detected dialect", "dialect", d)
 	}
-	msg, seq, body, decoded, err := d.DecodeMessage(brine.Decoder{MaxDecodedSize: c.cfg.MaxDecodedSize}, payload)
+	// A large payload is handed over to what it decodes into: its bytes values of 4 KiB or more
+	// alias it rather than being copied (the payload's storage is the message's now, never
+	// reused by the channel).
+	borrow := len(payload) >= brine.BorrowMin
+	msg, seq, body, decoded, err := d.DecodeMessage(brine.Decoder{MaxDecodedSize: c.decodeLimit(), BorrowBytes: borrow}, payload)
+	if borrow {
+		c.ch.TakePayload()
+	}
 	if err != nil {
 		if errors.Is(err, brine.ErrTooLarge) {
 			return fmt.Errorf("%w: the message decodes to more than MaxDecodedSize (%d bytes of Go memory): %w",
@@ -540,7 +547,7 @@ func (c *Conn) dispatch(payload []byte) error {
 
 func (c *Conn) decodeLimit() int64 {
 	if c.cfg.MaxDecodedSize == 0 {
-		return brine.DefaultMaxDecodedSize
+		return DefaultMaxDecodedSize
 	}
 	return c.cfg.MaxDecodedSize
 }
@@ -730,9 +737,11 @@ func (c *Conn) replyError(seq int64, err error) {
 	payload := dumpException(err, c.cfg.IncludeLocalTraceback, stack)
 	d := c.Dialect()
 	buf := getBuf()
-	out, encErr := d.AppendHeader(*buf, compat.MsgException, seq)
+	out := *buf
+	var encErr error
+	out.b, encErr = d.AppendHeader(out.b, compat.MsgException, seq)
 	if encErr == nil {
-		out, encErr = brine.Append(out, payload)
+		out.b, encErr = brine.Append(out.b, payload)
 	}
 	if encErr == nil {
 		encErr = c.write(out, true)
@@ -753,36 +762,38 @@ func (c *Conn) sendRequest(seq int64, h compat.Handler, args brine.Tuple) error 
 	return err
 }
 
-// encode writes one message into a pooled buffer: a reply (h < 0) whose body is v's box, or a
-// request (h, box(v)). Return the buffer with putBuf once out is no longer used.
-func (c *Conn) encode(msg compat.MsgType, seq int64, h int, v any) (out []byte, buf *[]byte, err error) {
+// encode writes one message into a pooled wireMsg: a reply (h < 0) whose body is v's box, or a
+// request (h, box(v)). Large bytes values are not copied (see wireMsg): out refers to them, so it
+// must be written before they change. Return the storage with putBuf once out is no longer used.
+func (c *Conn) encode(msg compat.MsgType, seq int64, h int, v any) (out wireMsg, buf *wireMsg, err error) {
 	d := c.Dialect()
 	if d == compat.Auto {
-		return nil, nil, fmt.Errorf("rpyc: cannot send before the dialect is known (set Config.Dialect)")
+		return out, nil, fmt.Errorf("rpyc: cannot send before the dialect is known (set Config.Dialect)")
 	}
 	buf = getBuf()
-	out, err = d.AppendHeader(*buf, msg, seq)
-	if err != nil {
-		return out, buf, err
+	m := *buf
+	if m.b, err = d.AppendHeader(m.b, msg, seq); err != nil {
+		return m, buf, err
 	}
 	if h >= 0 {
-		out = brine.AppendInt(append(out, byte(brine.TagTup2)), int64(h))
+		m.b = brine.AppendInt(append(m.b, byte(brine.TagTup2)), int64(h))
 	}
-	out, err = c.appendBox(out, v)
-	return out, buf, err
+	err = c.appendBox(&m, v)
+	return m, buf, err
 }
 
 // write sends one encoded message. A reply's bytes count as queued output until the write
 // returns; the reader stops reading while more than Config.MaxQueuedOutput bytes of replies are
 // queued, so a peer that stops reading the answers stops being served. (This side's own requests
 // do not count: two peers sending each other large requests must not both stop reading.)
-func (c *Conn) write(out []byte, reply bool) error {
+func (c *Conn) write(out wireMsg, reply bool) error {
 	if !reply {
-		return c.send(out)
+		return c.send(&out)
 	}
-	c.queued.Add(int64(len(out)))
-	err := c.send(out)
-	if c.queued.Add(-int64(len(out))) <= c.maxQueued && c.outWait.Load() {
+	n := int64(out.size())
+	c.queued.Add(n)
+	err := c.send(&out)
+	if c.queued.Add(-n) <= c.maxQueued && c.outWait.Load() {
 		c.omu.Lock()
 		c.ocond.Broadcast()
 		c.omu.Unlock()
@@ -790,11 +801,17 @@ func (c *Conn) write(out []byte, reply bool) error {
 	return err
 }
 
-func (c *Conn) send(out []byte) error {
+func (c *Conn) send(out *wireMsg) error {
 	if c.cfg.Observer != nil {
-		c.cfg.Observer.Transferred(c, len(out), true)
+		c.cfg.Observer.Transferred(c, out.size(), true)
 	}
-	if err := c.ch.Send(out); err != nil {
+	var err error
+	if len(out.spans) == 0 {
+		err = c.ch.Send(out.b)
+	} else {
+		err = c.ch.SendParts(out.payload())
+	}
+	if err != nil {
 		if c.ctx.Err() != nil {
 			return fmt.Errorf("%w", context.Cause(c.ctx))
 		}
@@ -823,24 +840,27 @@ func (c *Conn) waitOutput() {
 	c.omu.Unlock()
 }
 
-func getBuf() *[]byte {
-	b := bufPool.Get().(*[]byte)
-	*b = (*b)[:0]
-	return b
+func getBuf() *wireMsg {
+	m := bufPool.Get().(*wireMsg)
+	m.reset()
+	return m
 }
 
-// putBuf returns a buffer to the pool, keeping what it grew to unless that is large.
-func putBuf(buf *[]byte, grown []byte) {
+// putBuf returns a message's storage to the pool, keeping what its buffer grew to unless that
+// is large, and none of the caller's data.
+func putBuf(buf *wireMsg, grown wireMsg) {
 	if buf == nil {
 		return
 	}
-	if cap(grown) <= 64<<10 {
-		*buf = grown[:0]
+	if cap(grown.b) <= 64<<10 {
+		buf.b = grown.b
 	}
+	buf.spans, buf.parts = grown.spans, grown.parts
+	buf.reset()
 	bufPool.Put(buf)
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+var bufPool = sync.Pool{New: func() any { return &wireMsg{b: make([]byte, 0, 512)} }}
 
 // Request sends a synchronous request with the given handler arguments and returns the unboxed
 // reply. Arguments are boxed like Python does: dumpable values by value, tuples element-wise,

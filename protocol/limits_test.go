@@ -174,12 +174,12 @@ func TestSharedBudget(t *testing.T) {
 }
 
 // TestDecodedSizeLimit: a message that would decode into more than MaxDecodedSize (here a PING
-// of a tuple of 10 million one-byte ints: 10 MB of payload, 160 MB of Go values) closes the
-// connection with ErrLimit, without building the value.
+// of a tuple of 20 million one-byte ints: 20 MB of payload, 320 MB of Go values, over the default
+// 256 MiB) closes the connection with ErrLimit, without building the value.
 func TestDecodedSizeLimit(t *testing.T) {
 	cfg := protocol.DefaultConfig()
 	conn, peer := newServed(t, nil, cfg)
-	const n = 10_000_000
+	const n = 20_000_000
 	payload := []byte{0x12, 0x51, 0x50, 0x11, 0x51, 0x11, 0x51, 0x10, byte(brine.TagTupL4)} // (REQUEST, 0, (PING, (VALUE, (tuple,))))
 	payload = binary.BigEndian.AppendUint32(payload, n)
 	payload = append(payload, bytes.Repeat([]byte{0x51}, n)...)
@@ -196,7 +196,7 @@ func TestDecodedSizeLimit(t *testing.T) {
 	if err := conn.Err(); !errors.Is(err, protocol.ErrLimit) || !errors.Is(err, brine.ErrTooLarge) {
 		t.Fatalf("Err() = %v, want ErrLimit wrapping brine.ErrTooLarge", err)
 	}
-	// The payload itself (10 MB, sent and received) and its frame are the only large allocations.
+	// The payload itself (20 MB, sent and received) and its frame are the only large allocations.
 	if grown := after.TotalAlloc - before.TotalAlloc; grown > 64<<20 {
 		t.Fatalf("refusing the message allocated %d MB", grown>>20)
 	}

@@ -124,7 +124,7 @@ type Options struct {
 	// MaxValue cuts str and bytes values longer than this many characters (0: 200; negative:
 	// never).
 	MaxValue int
-	// MaxFrame is the largest frame decoded (0: 64 MiB, channel's default); a larger declared
+	// MaxFrame is the largest frame decoded (0: 64 MiB); a larger declared
 	// length means the stream is not RPyC, or no longer in step.
 	MaxFrame int
 }
@@ -203,7 +203,7 @@ func (c *Conn) Feed(dir Dir, p []byte, now time.Time) {
 	used := 0
 	maxFrame := c.opts.MaxFrame
 	if maxFrame <= 0 {
-		maxFrame = channel.DefaultMaxFrameSize
+		maxFrame = 64 << 20
 	}
 	for {
 		rest := s.buf[used:]
