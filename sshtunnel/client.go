@@ -26,6 +26,15 @@ type Client struct {
 // Dial logs in to the SSH server cfg names (through cfg.Jump, if set). ctx and cfg.Timeout bound
 // the whole login; once Dial has returned, ctx no longer matters.
 func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	c, err := dial(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("sshtunnel: %w", err)
+	}
+	return c, nil
+}
+
+// dial is Dial, its errors named by the login only.
+func dial(ctx context.Context, cfg Config) (*Client, error) {
 	t, err := cfg.target()
 	if err != nil {
 		return nil, err
@@ -43,8 +52,8 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		c.remoteHost = "localhost"
 	}
 	if cfg.Jump != nil {
-		if c.jump, err = Dial(ctx, *cfg.Jump); err != nil {
-			return nil, fmt.Errorf("sshtunnel: jump host: %w", err)
+		if c.jump, err = dial(ctx, *cfg.Jump); err != nil {
+			return nil, fmt.Errorf("jump host %w", err)
 		}
 		c.name = c.jump.name + "," + c.name
 	}
@@ -52,7 +61,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		if c.jump != nil {
 			_ = c.jump.Close()
 		}
-		return nil, fmt.Errorf("sshtunnel: %s: %w", c.name, err)
+		return nil, fmt.Errorf("%s: %w", c.name, err)
 	}
 	log.Debug("sshtunnel: logged in", "server", c.name, "version", string(c.ssh.ServerVersion()))
 	return c, nil

@@ -144,7 +144,7 @@ type target struct {
 func (cfg *Config) target() (target, error) {
 	s := strings.TrimPrefix(cfg.Host, "ssh://")
 	if s == "" {
-		return target{}, errors.New("sshtunnel: Config.Host is empty")
+		return target{}, errors.New("Config.Host is empty")
 	}
 	var t target
 	if i := strings.LastIndex(s, "@"); i >= 0 {
@@ -156,7 +156,7 @@ func (cfg *Config) target() (target, error) {
 	if t.user == "" {
 		u, err := user.Current()
 		if err != nil {
-			return target{}, fmt.Errorf("sshtunnel: no user in %q and the current user is unknown: %w", cfg.Host, err)
+			return target{}, fmt.Errorf("no user in %q and the current user is unknown: %w", cfg.Host, err)
 		}
 		t.user = u.Username
 	}
@@ -166,7 +166,7 @@ func (cfg *Config) target() (target, error) {
 		t.hostport = net.JoinHostPort(strings.Trim(s, "[]"), "22")
 	}
 	if h, _, _ := net.SplitHostPort(t.hostport); h == "" {
-		return target{}, fmt.Errorf("sshtunnel: no host in %q", cfg.Host)
+		return target{}, fmt.Errorf("no host in %q", cfg.Host)
 	}
 	return t, nil
 }
@@ -205,7 +205,7 @@ func (cfg *Config) clientConfig(t target, log *slog.Logger) (cc *ssh.ClientConfi
 			done = func() { _ = c.Close() }
 			agentSigners = agent.NewClient(c).Signers
 		case cfg.AgentSocket != "":
-			return nil, nil, fmt.Errorf("sshtunnel: ssh-agent: %w", err)
+			return nil, nil, fmt.Errorf("ssh-agent: %w", err)
 		default:
 			log.Debug("sshtunnel: no ssh-agent", "SSH_AUTH_SOCK", sock, "err", err)
 		}
@@ -217,7 +217,7 @@ func (cfg *Config) clientConfig(t target, log *slog.Logger) (cc *ssh.ClientConfi
 	}
 	if agentSigners == nil && len(files) == 0 {
 		done()
-		return nil, nil, errors.New("sshtunnel: no key to log in with: start an ssh-agent (SSH_AUTH_SOCK) " +
+		return nil, nil, errors.New("no key to log in with: start an ssh-agent (SSH_AUTH_SOCK) " +
 			"holding one, name key files in Config.KeyFiles, or give Config.Auth")
 	}
 	cc.Auth = []ssh.AuthMethod{ssh.PublicKeysCallback(func() ([]ssh.Signer, error) {
@@ -263,7 +263,7 @@ func (cfg *Config) signers(log *slog.Logger) ([]ssh.Signer, error) {
 		case err == nil:
 			signers = append(signers, s)
 		case explicit:
-			return nil, fmt.Errorf("sshtunnel: key %s: %w", f, err)
+			return nil, fmt.Errorf("key %s: %w", f, err)
 		case !errors.Is(err, fs.ErrNotExist):
 			log.Debug("sshtunnel: default key skipped", "file", f, "err", err)
 		}
@@ -307,7 +307,7 @@ func (cfg *Config) knownHosts() (ssh.HostKeyCallback, error) {
 	}
 	cb, err := knownhosts.New(files...)
 	if err != nil {
-		return nil, fmt.Errorf("sshtunnel: known_hosts: %w", err)
+		return nil, fmt.Errorf("known_hosts: %w", err)
 	}
 	return cb, nil
 }
