@@ -16,31 +16,29 @@ import (
 // means rpyc.DefaultPort (18812). The returned connection owns the login: closing it logs out.
 // To make several connections over one login, [Dial] a [Client] and use its Connect.
 func Connect(ctx context.Context, cfg Config, port int, opts ...rpyc.Option) (*rpyc.Conn, error) {
-	c, err := Dial(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	conn, err := c.connect(ctx, port, true, opts)
-	if err != nil {
-		_ = c.Close()
-		return nil, err
-	}
-	return conn, nil
+	return withLogin(ctx, cfg, func(c *Client) (*rpyc.Conn, error) { return c.connect(ctx, port, true, opts) })
 }
 
 // ConnectClassic is [Connect] for a classic server (rpyc_classic, SlaveService):
 // Python's rpyc.classic.ssh_connect. Port 0 means classic.DefaultPort (18812).
 func ConnectClassic(ctx context.Context, cfg Config, port int, opts ...rpyc.Option) (*classic.Client, error) {
+	return withLogin(ctx, cfg, func(c *Client) (*classic.Client, error) { return c.connectClassic(ctx, port, true, opts) })
+}
+
+// withLogin logs in and runs connect, which makes a connection that owns the login; the login is
+// closed if connect fails.
+func withLogin[T any](ctx context.Context, cfg Config, connect func(*Client) (T, error)) (T, error) {
+	var zero T
 	c, err := Dial(ctx, cfg)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	cl, err := c.connectClassic(ctx, port, true, opts)
+	v, err := connect(c)
 	if err != nil {
 		_ = c.Close()
-		return nil, err
+		return zero, err
 	}
-	return cl, nil
+	return v, nil
 }
 
 // Connect connects to the rpyc server listening on port of the Client's remote host (localhost

@@ -85,32 +85,30 @@ func (a *app) sshOptions() []rpyc.Option {
 
 // connectClassicSSH is connectClassic through --ssh.
 func (a *app) connectClassicSSH(ctx context.Context, host string) (*classic.Client, error) {
-	cfg, port, err := a.tunnel(classic.Address(host, classic.DefaultPort))
-	if err != nil {
-		return nil, err
-	}
-	cctx, cancel := context.WithTimeout(ctx, a.timeout)
-	defer cancel()
-	c, err := sshtunnel.ConnectClassic(cctx, cfg, port, a.sshOptions()...)
-	if err != nil {
-		return nil, sshError(err)
-	}
-	return c, nil
+	return viaSSH(ctx, a, classic.Address(host, classic.DefaultPort), sshtunnel.ConnectClassic)
 }
 
 // connectAnySSH is connectAny through --ssh.
 func (a *app) connectAnySSH(ctx context.Context, address string) (*rpyc.Conn, error) {
+	return viaSSH(ctx, a, address, sshtunnel.Connect)
+}
+
+// viaSSH connects to address (as the SSH host sees it) with connect, one of sshtunnel's one-shot
+// entry points, bounded by --timeout.
+func viaSSH[T any](ctx context.Context, a *app, address string,
+	connect func(context.Context, sshtunnel.Config, int, ...rpyc.Option) (T, error)) (T, error) {
+	var zero T
 	cfg, port, err := a.tunnel(address)
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
-	conn, err := sshtunnel.Connect(cctx, cfg, port, a.sshOptions()...)
+	c, err := connect(cctx, cfg, port, a.sshOptions()...)
 	if err != nil {
-		return nil, sshError(err)
+		return zero, sshError(err)
 	}
-	return conn, nil
+	return c, nil
 }
 
 // sshError is a failure to connect through SSH: a refused host key is reported by itself (its
