@@ -210,6 +210,9 @@ func TestDecodedSizeMatchesHeap(t *testing.T) {
 		"bytes":   tupleOf(1_000, append([]byte{byte(brine.TagBytesL4), 0, 0, 4, 0}, bytes.Repeat([]byte{'b'}, 1024)...)),
 		"nested":  tupleOf(50_000, []byte{byte(brine.TagTup2), 0x51, byte(brine.TagTup1), 0x52}),
 		"floats":  tupleOf(50_000, append([]byte{byte(brine.TagFloat)}, 1, 2, 3, 4, 5, 6, 7, 8)),
+		// Rows of the large benchmark: ints, str, bytes, a float and a nested tuple each.
+		"rows": tupleOf(20_000, mustDump(t, brine.Tuple{int64(1000), int64(-1000003000), "key-001000",
+			bytes.Repeat([]byte{'v'}, 64), 250.0, brine.Tuple{nil, true, false}})),
 	}
 	for name, in := range values {
 		var size int64

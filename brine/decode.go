@@ -139,15 +139,13 @@ func (d Decoder) state(data []byte) decodeState {
 }
 
 // Decoded sizes of Go values on a 64-bit platform (see Decoder.LoadSized).
-// Decoded sizes of Go values on a 64-bit platform (see Decoder.LoadSized).
 const (
-	sizeSlot     = 16 // an interface value: a tuple item
-	sizeHeader   = 24 // a header slot: Tuple, FrozenSet, []byte or string (see arena.go)
-	sizeWord     = 8  // a boxed int64 or float64, a big.Int word
-	sizeComplex  = 16
-	sizeBigInt   = 32 // big.Int itself: sign and nat header
-	bigIntSpare  = 4  // words counted beyond the need
-	sizeTupleHdr = sizeHeader
+	sizeSlot    = 16 // an interface value: a tuple item
+	sizeHeader  = 24 // a header slot: Tuple, FrozenSet, []byte or string (see arena.go)
+	sizeWord    = 8  // a boxed int64 or float64, a big.Int word
+	sizeComplex = 16
+	sizeBigInt  = 32 // big.Int itself: sign and nat header
+	bigIntSpare = 4  // words counted beyond the need
 )
 
 type decodeState struct {
@@ -421,7 +419,7 @@ func (st *decodeState) tuple(n, depth, at int, tag Tag) (any, error) {
 	}
 	// Refuse counts the budget cannot pay for, then counts the input cannot hold (every item takes
 	// at least one byte), before allocating: an item slot costs 16 times its smallest encoding.
-	if err := st.charge(sizeTupleHdr+sizeSlot*int64(n), at, tag); err != nil {
+	if err := st.charge(sizeHeader+sizeSlot*int64(n), at, tag); err != nil {
 		return nil, err
 	}
 	if n > len(st.data)-st.pos {
