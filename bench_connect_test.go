@@ -7,11 +7,14 @@ import (
 	"errors"
 	"net"
 	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/gorpyc/rpyc"
 	"github.com/gorpyc/rpyc/compat"
+	"github.com/gorpyc/rpyc/internal/interop"
 	"github.com/gorpyc/rpyc/server"
 )
 
@@ -24,7 +27,8 @@ import (
 //	conn.Close()                          // CLOSE, then the socket
 //
 // the same cycle as tox-interop/bench_connect.py, which measures it for Python's client and
-// ThreadedServer. "auto" is Connect without options (what users write: the dialect is found by
+// ThreadedServer (the "python/<version>" sub-benchmarks run it, for each Python peer; their ns/op
+// is meaningless, read cycles/s and cpu-ns/cycle). "auto" is Connect without options (what users write: the dialect is found by
 // the probe); "v5" and "v6" give WithDialect. "tcp" is the floor under them: the same socket
 // work with no RPyC (dial, two small request/answer round trips, a last message, close, with a
 // goroutine per accepted connection), what the kernel and Go's netpoller cost. cycles/s is 1/ns-op; cpu-ns/cycle is the process's
@@ -37,6 +41,24 @@ func BenchmarkConnectCycle(b *testing.B) {
 	b.Run("v5", func(b *testing.B) { connectCycle(b, rpyc.WithDialect(compat.V5)) })
 	b.Run("v6", func(b *testing.B) { connectCycle(b, rpyc.WithDialect(compat.V6)) })
 	b.Run("tcp", tcpCycle)
+	for _, p := range interop.Peers(b) {
+		b.Run("python/"+p.Name, func(b *testing.B) { pythonCycle(b, p) })
+	}
+}
+
+// pythonCycle runs tox-interop/bench_connect.py: Python's client and ThreadedServer (in two
+// processes) doing the same cycle, at least b.N times.
+func pythonCycle(b *testing.B, p interop.Peer) {
+	out := strings.Fields(p.Run(b, "bench_connect.py", "--n", strconv.Itoa(max(b.N, 1)), "--mintime", "1"))
+	if len(out) != 4 {
+		b.Fatalf("bench_connect.py printed %q", out)
+	}
+	var f [4]float64
+	for i, s := range out {
+		f[i], _ = strconv.ParseFloat(s, 64)
+	}
+	b.ReportMetric(f[0]/f[1], "cycles/s")
+	b.ReportMetric((f[2]+f[3])*1e9/f[0], "cpu-ns/cycle")
 }
 
 // cycleService is the trivial service of BenchmarkConnectCycle (get_service_name is built in).

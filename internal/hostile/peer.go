@@ -230,11 +230,11 @@ func (l *Listener) Accept(timeout time.Duration) (*Peer, error) {
 	return p, nil
 }
 
-// ProbeSeq is the sequence number of gorpyc's dialect probe PING.
+// ProbeSeq is the sequence number of gorpyc's dialect probe (a GETROOT).
 const ProbeSeq int64 = 1 << 62
 
 // ServeHandshake plays an honest server until the client sends a request other than PING and
-// GETROOT: it echoes PINGs (the dialect probe among them) and answers GETROOT with a REMOTE_REF
+// GETROOT: it echoes PINGs and answers GETROOT (the dialect probe among them) with a REMOTE_REF
 // of root. It returns that other request, whose answer is the script's business.
 func (p *Peer) ServeHandshake(root compat.IDPack, timeout time.Duration) (Msg, error) {
 	deadline := time.Now().Add(timeout)
