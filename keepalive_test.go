@@ -3,8 +3,12 @@
 package rpyc_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -48,6 +52,7 @@ func TestInteropKeepAlive(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { _ = syscall.Kill(proc.Pid(), syscall.SIGCONT) })
+		waitStopped(t, proc.Pid())
 		start := time.Now()
 		_, err = add()
 		took := time.Since(start)
@@ -62,4 +67,27 @@ func TestInteropKeepAlive(t *testing.T) {
 		}
 		t.Logf("stopped server detected after %v: %v", took.Round(time.Millisecond), err)
 	})
+}
+
+// waitStopped waits until every thread of process pid is stopped (SIGSTOP is delivered
+// asynchronously: a thread woken by data may still serve it before it stops).
+func waitStopped(t *testing.T, pid int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		dirs, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+		stopped := len(dirs) > 0
+		for _, d := range dirs {
+			b, err := os.ReadFile(d)
+			// The state follows the command name in parentheses: "pid (comm) T ...".
+			if i := bytes.LastIndexByte(b, ')'); err != nil || i < 0 || i+2 >= len(b) || b[i+2] != 'T' {
+				stopped = false
+			}
+		}
+		if stopped {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("process %d did not stop after SIGSTOP", pid)
+		}
+	}
 }
