@@ -46,3 +46,16 @@ func ExampleDumpable() {
 	// true
 	// false
 }
+
+func ExampleDecoder_borrowBytes() {
+	// A frame buffer that the caller owns and will not reuse while the value is alive: a large
+	// bytes value is then decoded without a copy.
+	frame, _ := brine.Dump(brine.Tuple{"blob", make([]byte, 1<<20)})
+	v, err := brine.Decoder{BorrowBytes: true}.Load(frame)
+	if err != nil {
+		panic(err)
+	}
+	blob := v.(brine.Tuple)[1].([]byte)
+	fmt.Println(len(blob), &blob[0] == &frame[len(frame)-len(blob)])
+	// Output: 1048576 true
+}
