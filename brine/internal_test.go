@@ -157,3 +157,33 @@ func TestAppendBig(t *testing.T) {
 		}
 	}
 }
+
+// Integer text beyond the int64 fast paths keeps Python's int() grammar and digit limit:
+// whitespace, sign and single underscores are accepted, and underscores are not digits.
+func TestBigIntText(t *testing.T) {
+	intL4 := func(text string) []byte {
+		return append(binary.BigEndian.AppendUint32([]byte{byte(TagIntL4)}, uint32(len(text))), text...)
+	}
+	want, _ := new(big.Int).SetString("-1000000000000000000000", 10)
+	v, err := Load(intL4(" \t-1_000_000000000000000000 \n"))
+	if x, ok := v.(*big.Int); err != nil || !ok || x.Cmp(want) != 0 {
+		t.Fatalf("spaced, signed, underscored big int: %v, %v", v, err)
+	}
+	if v, err := Load(intL4("+0_0000000000000000000000000000042")); err != nil || v != int64(42) {
+		t.Fatalf("leading zeros: %v, %v", v, err)
+	}
+	digits := strings.Repeat("9", MaxIntDigits)
+	underscored := strings.Join(strings.SplitAfter(digits, "99"), "_")
+	underscored = strings.TrimSuffix(underscored, "_")
+	if _, err := Load(intL4(underscored)); err != nil {
+		t.Fatalf("%d digits with underscores: %v", MaxIntDigits, err)
+	}
+	if _, err := Load(intL4(underscored + "9")); !errors.Is(err, ErrIntTooLarge) {
+		t.Fatalf("%d digits: %v, want ErrIntTooLarge", MaxIntDigits+1, err)
+	}
+	for _, bad := range []string{"1__0000000000000000000", "_10000000000000000000", "1000000000000000000000_", "--1000000000000000000000", "1000000000000000000000x"} {
+		if _, err := Load(intL4(bad)); !errors.Is(err, ErrInvalidInt) {
+			t.Fatalf("%q: %v, want ErrInvalidInt", bad, err)
+		}
+	}
+}
