@@ -286,7 +286,7 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 		_ = pc.Close()
 	}()
 	s.log.Info("registry: serving", "net", pc.LocalAddr().Network(), "addr", pc.LocalAddr().String(),
-		"prune_timeout", s.pruneTimeout(), "listing", s.AllowListing)
+		s.storeAttr(), "listing", s.AllowListing)
 	if s.NotifyStarted != nil {
 		s.NotifyStarted(pc.LocalAddr())
 	}
@@ -372,7 +372,7 @@ func (s *Server) Serve(l net.Listener) error {
 		_ = l.Close()
 	}()
 	s.log.Info("registry: serving", "net", l.Addr().Network(), "addr", l.Addr().String(),
-		"prune_timeout", s.pruneTimeout(), "listing", s.AllowListing)
+		s.storeAttr(), "listing", s.AllowListing)
 	if s.NotifyStarted != nil {
 		s.NotifyStarted(l.Addr())
 	}
@@ -542,12 +542,21 @@ func (s *Server) Registrations() (names, entries int) {
 	return s.store.Counts()
 }
 
-// pruneTimeout is the in-memory table's, or 0 with a Store.
+// pruneTimeout is the in-memory store's pruning timeout, or 0 for another Store.
 func (s *Server) pruneTimeout() time.Duration {
-	if s.tab == nil {
-		return 0
+	if m, ok := s.store.(*MemoryStore); ok {
+		return m.t.timeout
 	}
-	return s.tab.timeout
+	return 0
+}
+
+// storeAttr describes where registrations are kept, for the "serving" log line: the pruning
+// timeout of the in-memory table, or the Store's type.
+func (s *Server) storeAttr() slog.Attr {
+	if s.tab == nil {
+		return slog.String("store", fmt.Sprintf("%T", s.Store))
+	}
+	return slog.Duration("prune_timeout", s.tab.timeout)
 }
 
 // maxPerName is the in-memory table's bound of endpoints per name, or 0 with a Store.

@@ -241,20 +241,7 @@ func (s *Store) Register(ctx context.Context, _ time.Time, ep registry.Entry, na
 			return 0, 0, errFull
 		}
 	}
-	for attempt := 0; ; attempt++ {
-		if reuse {
-			_, err = s.c.KeepAliveOnce(ctx, lease)
-		}
-		if !reuse || errors.Is(err, rpctypes.ErrLeaseNotFound) {
-			var g *clientv3.LeaseGrantResponse
-			g, err = s.c.Grant(ctx, s.ttl)
-			if err != nil {
-				return 0, 0, fmt.Errorf("etcdstore: lease: %w", err)
-			}
-			lease, reuse = g.ID, false
-		} else if err != nil {
-			return 0, 0, fmt.Errorf("etcdstore: lease: %w", err)
-		}
+	ops := func(lease clientv3.LeaseID) []clientv3.Op {
 		ops := make([]clientv3.Op, 0, len(names)+len(victims))
 		for _, name := range names {
 			ops = append(ops, clientv3.OpPut(s.Key(name, ep), encode(name, ep), clientv3.WithLease(lease)))
@@ -262,17 +249,34 @@ func (s *Store) Register(ctx context.Context, _ time.Time, ep registry.Entry, na
 		for _, k := range victims {
 			ops = append(ops, clientv3.OpDelete(k))
 		}
-		var rev int64
-		rev, _, err = s.commit(ctx, ops)
-		if reuse && attempt == 0 && errors.Is(err, rpctypes.ErrLeaseNotFound) {
-			continue // the lease expired between the keep-alive and the puts: grant one
-		}
-		if err != nil {
-			return 0, 0, fmt.Errorf("etcdstore: register: %w", err)
-		}
-		s.awaitRev(ctx, rev)
-		return len(names) - len(known), len(victims), errFull
+		return ops
 	}
+	if reuse {
+		// A refresh: the keep-alive and the puts at once, one round trip instead of two.
+		kaErr := make(chan error, 1)
+		go func() {
+			_, err := s.c.KeepAliveOnce(ctx, lease)
+			kaErr <- err
+		}()
+		rev, _, err := s.commit(ctx, ops(lease))
+		if kerr := <-kaErr; err == nil && kerr == nil {
+			s.awaitRev(ctx, rev)
+			return 0, len(victims), errFull
+		} else if !errors.Is(err, rpctypes.ErrLeaseNotFound) && !errors.Is(kerr, rpctypes.ErrLeaseNotFound) {
+			return 0, 0, fmt.Errorf("etcdstore: register: %w", errors.Join(err, kerr))
+		}
+		// The lease expired meanwhile: grant another.
+	}
+	g, err := s.c.Grant(ctx, s.ttl)
+	if err != nil {
+		return 0, 0, fmt.Errorf("etcdstore: lease: %w", err)
+	}
+	rev, _, err := s.commit(ctx, ops(g.ID))
+	if err != nil {
+		return 0, 0, fmt.Errorf("etcdstore: register: %w", err)
+	}
+	s.awaitRev(ctx, rev)
+	return len(names) - len(known), len(victims), errFull
 }
 
 // plan looks up ep's keys for names in the cache: the lease they share, if it holds just them

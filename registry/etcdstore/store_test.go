@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gorpyc/rpyc/brine"
 	"github.com/gorpyc/rpyc/registry"
 	"github.com/gorpyc/rpyc/registry/etcdstore"
 	"github.com/gorpyc/rpyc/registry/etcdstore/etcdtest"
@@ -249,4 +251,132 @@ func TestEtcdStore(t *testing.T) {
 			t.Fatalf("Counts = %d, %d; want 1, 1", names, entries)
 		}
 	})
+}
+
+// TestEtcdStoreHostile: a REGISTER flood and an etcd that hangs cost bounded memory and
+// goroutines, and QUERY keeps being answered from the cache meanwhile.
+func TestEtcdStoreHostile(t *testing.T) {
+	cluster := etcdtest.Start(t, 3)
+	cl := cluster.Client()
+	st := newStore(t, cl, etcdstore.Config{Prefix: "/t/hostile", MaxRegistrations: 50, MaxEndpointsPerName: 10})
+	pc, err := net.ListenPacket("udp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, logs := logBuffer(t)
+	s := &registry.Server{Store: st, MaxPendingWrites: 8, StoreTimeout: 300 * time.Millisecond, Logger: log}
+	errc := make(chan error, 1)
+	go func() { errc <- s.ServePacket(pc) }()
+	defer func() {
+		_ = s.Close()
+		<-errc
+	}()
+	conn, err := net.Dial("udp4", pc.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// exchange sends req and returns the reply, or nil after 300 ms.
+	exchange := func(req []byte) []byte {
+		_ = conn.SetDeadline(time.Now().Add(300 * time.Millisecond))
+		if _, err := conn.Write(req); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 2048)
+		n, err := conn.Read(buf)
+		if err != nil {
+			return nil
+		}
+		return buf[:n]
+	}
+	register := func(name string, port int) []byte {
+		req, _ := brine.Append(nil, brine.Tuple{"RPYC", "REGISTER", brine.Tuple{brine.Tuple{name}, int64(port)}})
+		return req
+	}
+	query, _ := brine.Append(nil, brine.Tuple{"RPYC", "QUERY", brine.Tuple{"N0"}})
+
+	// Registrations beyond MaxEndpointsPerName (10) replace the oldest; beyond
+	// MaxRegistrations (50), new ones are refused (no reply) and refreshes accepted.
+	ok := func(r []byte) bool { return string(r) == "\x08\x0bOK" }
+	for i := range 52 {
+		name := "N0" // 12 endpoints for N0, then 10 for each of N1...N4
+		if i >= 12 {
+			name = fmt.Sprintf("N%d", 1+(i-12)/10)
+		}
+		if r := exchange(register(name, 1000+i)); !ok(r) {
+			t.Fatalf("REGISTER %d: reply %q", i, r)
+		}
+	}
+	if eps := st.Query(time.Now(), "N0"); len(eps) != 10 || eps[0].Port != int64(1002) {
+		t.Fatalf("N0 after 12 endpoints with 10 per name: %v", eps)
+	}
+	if names, entries := st.Counts(); names != 5 || entries != 50 {
+		t.Fatalf("Counts = %d names, %d entries; want 5, 50", names, entries)
+	}
+	if r := exchange(register("NEW", 1)); r != nil {
+		t.Fatalf("REGISTER beyond MaxRegistrations: reply %q, want none", r)
+	}
+	if r := exchange(register("N1", 1012)); !ok(r) {
+		t.Fatalf("refresh in a full table: reply %q", r)
+	}
+
+	// etcd hangs (every member frozen): writes time out unanswered, beyond 8 at once they are
+	// dropped (logged), and QUERY is still answered from the cache.
+	goroutines := runtime.NumGoroutine()
+	for i := range 3 {
+		cluster.Member(i).Stop()
+	}
+	for i := range 400 {
+		_, _ = conn.Write(register("N1", 1012+i%10)) // refreshes
+	}
+	time.Sleep(50 * time.Millisecond)
+	answered := 0
+	for range 20 {
+		if r := exchange(query); len(r) > 1 && r[0] != 0x02 {
+			answered++
+		}
+	}
+	if answered < 15 {
+		t.Errorf("%d of 20 QUERYs answered while etcd hangs", answered)
+	}
+	if n := runtime.NumGoroutine(); n > goroutines+40 {
+		t.Errorf("%d goroutines while etcd hangs, %d before: writes are not bounded", n, goroutines)
+	}
+	if !strings.Contains(logs.String(), "too many store writes in progress") {
+		t.Error("no log line for the dropped writes")
+	}
+	for i := range 3 {
+		cluster.Member(i).Cont()
+	}
+	eventually(t, 30*time.Second, "writes accepted once etcd answers again", func() bool {
+		return ok(exchange(register("N1", 1012)))
+	})
+}
+
+// logBuffer returns a logger writing into a buffer, shown if the test fails.
+func logBuffer(t *testing.T) (*slog.Logger, *lockedBuilder) {
+	b := &lockedBuilder{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("server log:\n%s", b.String())
+		}
+	})
+	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
+}
+
+type lockedBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuilder) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuilder) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -231,6 +231,19 @@ func (m *Member) Kill() {
 	}
 }
 
+// Stop freezes the member's process (SIGSTOP): a member that hangs without closing its
+// connections. Cont resumes it.
+func (m *Member) Stop() { m.signal(syscall.SIGSTOP) }
+
+// Cont resumes a member frozen by Stop (SIGCONT).
+func (m *Member) Cont() { m.signal(syscall.SIGCONT) }
+
+func (m *Member) signal(sig syscall.Signal) {
+	if pid := m.Pid(); pid != 0 {
+		_ = syscall.Kill(pid, sig)
+	}
+}
+
 // Pid returns the member's process id, or 0 when it is not running.
 func (m *Member) Pid() int {
 	m.mu.Lock()
