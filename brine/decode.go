@@ -161,12 +161,18 @@ type decodeState struct {
 	arena
 }
 
+// immInts holds the values of the immediate ints, indexed by tag; constants boxes them.
+var immInts [256]int64
+
 // constants holds the value of every tag that stands alone: the immediate ints (boxed, from a
 // table, so that decoding them never allocates), None, the booleans, (), NotImplemented and
 // Ellipsis. isConstant marks those tags (None's value is nil).
 var constants, isConstant = func() (v [256]any, is [256]bool) {
 	for tag := int(TagImmFirst); tag <= int(TagImmLast); tag++ {
-		v[tag], is[tag] = int64(tag-ImmBias), true
+		// Boxed in place in a global array rather than on the heap: the collector then has
+		// nothing to do with the pointers to them that decoded tuples hold.
+		immInts[tag] = int64(tag - ImmBias)
+		v[tag], is[tag] = makeAny(typeInt64, unsafe.Pointer(&immInts[tag])), true
 	}
 	for tag, c := range map[Tag]any{TagNone: nil, TagTrue: true, TagFalse: false,
 		TagEmptyTuple: emptyTupleValue, TagNotImplemented: NotImplemented, TagEllipsis: Ellipsis} {
