@@ -60,6 +60,14 @@ bench-data: peers
 bench-registry: peers
 	GORPYC_REGISTRY_SCALE=1 $(GO) test -run 'TestRegistryScale' -v -timeout 30m ./registry
 
+## bench-registry-etcd: the etcd backend's QUERY/REGISTER figures beside the in-memory and Python
+## registries, visibility across replicas, failover times (three etcd members on loopback)
+.PHONY: bench-registry-etcd
+bench-registry-etcd: peers
+	bash tox-interop/prepare_tools.sh
+	GORPYC_REGISTRY_ETCD_BENCH=1 taskset -c 0 $(GO) test -count=1 -run 'TestRegistryEtcdBench' -v -timeout 10m ./cmd/rpyc-registry
+	GORPYC_REGISTRY_ETCD_BENCH=1 $(GO) test -count=1 -run 'TestRegistryEtcdBench' -v -timeout 10m ./cmd/rpyc-registry
+
 ## fuzz: run every fuzz target for FUZZTIME each
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzLoad -fuzztime=$(FUZZTIME) -fuzzminimizetime=5s ./brine

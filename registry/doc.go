@@ -55,6 +55,17 @@
 // order. Both cases are logged. A QUERY reply holds 57 to 74 IPv4 endpoints, depending on
 // the length of the addresses.
 //
+// # Storage
+//
+// A [Server] keeps its registrations in a [Store]. By default that is an in-memory table of
+// its own ([MemoryStore]), which behaves as Python's registry does. Set [Server.Store] to share
+// the registrations between servers: package registry/etcdstore keeps them in an etcd cluster,
+// so that any number of registry replicas, on several hosts, answer with one view and survive
+// the loss of a replica or of a minority of the etcd members. With a Store set, REGISTER and
+// UNREGISTER are acknowledged once the Store has recorded them ([Server.StoreTimeout]); over
+// UDP they are handled off the reader, at most [Server.MaxPendingWrites] at once, so that a
+// slow Store never delays QUERY, which is answered from memory.
+//
 // # Differences from Python's registry server
 //
 // Clients cannot observe them, except as fewer stale or malformed entries:
