@@ -17,6 +17,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 	# Debian's etcd-server may start a daemon on 2379: the tests never use it (they run their own).
 	case " ${missing[*]} " in *" etcd-server "*) { systemctl disable --now etcd || service etcd stop; } >/dev/null 2>&1 || true ;; esac
+	# Likewise openssh-server's sshd on port 22: the SSH tests start their own on loopback.
+	case " ${missing[*]} " in *" openssh-server "*) { systemctl disable --now ssh || service ssh stop; } >/dev/null 2>&1 || true ;; esac
 else
 	echo "prepare_tools: missing ${missing[*]}: install them (apt-get install ${missing[*]}); the tests that need them skip (fail under CI=true)" >&2
 fi
