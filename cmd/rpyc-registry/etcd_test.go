@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/gorpyc/rpyc/internal/interop"
+	"github.com/gorpyc/rpyc/registry"
 	"github.com/gorpyc/rpyc/registry/etcdstore/etcdtest"
 )
 
@@ -37,12 +39,18 @@ var servingLine = regexp.MustCompile(`msg="registry: serving" net=(udp|tcp)4? ad
 // when the test ends.
 func startReplica(t *testing.T, args ...string) *replica {
 	t.Helper()
+	return startReplicaEnv(t, nil, args...)
+}
+
+// startReplicaEnv is startReplica with more environment variables.
+func startReplicaEnv(t *testing.T, env []string, args ...string) *replica {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := &replica{t: t, cmd: exec.Command(exe, args...), done: make(chan struct{}), log: &interop.Buffer{}}
-	r.cmd.Env = append(os.Environ(), "GORPYC_REGISTRY_RUN_MAIN=1")
+	r.cmd.Env = append(append(os.Environ(), "GORPYC_REGISTRY_RUN_MAIN=1"), env...)
 	stderr, err := r.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -244,5 +252,59 @@ func TestRegistryBackendFlags(t *testing.T) {
 	}
 	if _, err := etcdTLS(config{etcdCACert: "/nonexistent/ca.pem"}); err == nil {
 		t.Error("etcdTLS with a missing CA file succeeded")
+	}
+}
+
+// TestRegistryEtcdTLSAuth runs a replica against an etcd member that requires TLS client
+// certificates and authentication (a user whose role covers only the registry's prefix): the
+// --etcd-cacert/--etcd-cert/--etcd-key and --etcd-user switches, with the password taken from
+// RPYC_REGISTRY_ETCD_PASSWORD. A wrong password stops the command at start.
+func TestRegistryEtcdTLSAuth(t *testing.T) {
+	cluster := etcdtest.StartWith(t, 1, etcdtest.Options{TLS: true})
+	cl := cluster.Client()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	const prefix = "/secure"
+	steps := []func() error{
+		func() error { _, err := cl.UserAdd(ctx, "root", "rootpw"); return err },
+		func() error { _, err := cl.UserGrantRole(ctx, "root", "root"); return err },
+		func() error { _, err := cl.RoleAdd(ctx, "registry"); return err },
+		func() error {
+			_, err := cl.RoleGrantPermission(ctx, "registry", prefix+"/", clientv3.GetPrefixRangeEnd(prefix+"/"), clientv3.PermissionType(clientv3.PermReadWrite))
+			return err
+		},
+		func() error { _, err := cl.UserAdd(ctx, "reg", "regpw"); return err },
+		func() error { _, err := cl.UserGrantRole(ctx, "reg", "registry"); return err },
+		func() error { _, err := cl.AuthEnable(ctx); return err },
+	}
+	for i, step := range steps {
+		if err := step(); err != nil {
+			t.Fatalf("etcd auth setup step %d: %v", i, err)
+		}
+	}
+	args := []string{"--host", "127.0.0.1", "-p", "0", "-m", "tcp",
+		"--backend", "etcd://" + strings.TrimPrefix(cluster.Endpoints()[0], "https://"), "--prefix", prefix,
+		"--etcd-cacert", cluster.TLS.CA, "--etcd-cert", cluster.TLS.ClientCert, "--etcd-key", cluster.TLS.ClientKey,
+		"--etcd-user", "reg"}
+	r := startReplicaEnv(t, []string{etcdPasswordEnv + "=regpw"}, args...)
+	c := &registry.TCPClient{Addr: r.addr, Timeout: 5 * time.Second}
+	if err := c.Register(ctx, []string{"secure"}, 18812); err != nil {
+		t.Fatal(err)
+	}
+	if eps, err := c.Discover(ctx, "SECURE"); err != nil || len(eps) != 1 {
+		t.Fatalf("Discover = %v, %v", eps, err)
+	}
+
+	// A wrong password: the command exits 1 at start, saying why.
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.CommandContext(ctx, exe, args...)
+	cmd.Env = append(os.Environ(), "GORPYC_REGISTRY_RUN_MAIN=1", etcdPasswordEnv+"=wrong")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "authentication failed") {
+		t.Fatalf("with a wrong password: %v\n%s", err, out)
 	}
 }

@@ -8,7 +8,15 @@ package etcdtest
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -49,6 +57,22 @@ type Cluster struct {
 	t       testing.TB
 	bin     string
 	members []*Member
+	// TLS holds the certificate files when the cluster was started with [Options.TLS].
+	TLS *TLSFiles
+}
+
+// Options configure StartWith.
+type Options struct {
+	// TLS makes the members serve clients over TLS only, requiring client certificates
+	// signed by the cluster's CA (--client-cert-auth). Peers talk plain HTTP on loopback.
+	TLS bool
+}
+
+// TLSFiles are the PEM files of a TLS cluster: its CA certificate, and a client certificate
+// and key the members accept.
+type TLSFiles struct {
+	CA, ClientCert, ClientKey string
+	serverCert, serverKey     string
 }
 
 // Member is one etcd process of a Cluster.
@@ -68,13 +92,24 @@ type Member struct {
 // Everything is stopped when t ends.
 func Start(t testing.TB, n int) *Cluster {
 	t.Helper()
+	return StartWith(t, n, Options{})
+}
+
+// StartWith is Start with options.
+func StartWith(t testing.TB, n int, opts Options) *Cluster {
+	t.Helper()
 	c := &Cluster{t: t, bin: Binary(t)}
 	dir := t.TempDir()
+	scheme := "http://"
+	if opts.TLS {
+		c.TLS = writeCerts(t, dir)
+		scheme = "https://"
+	}
 	var initial []string
 	for i := range n {
 		m := &Member{
 			Name:      fmt.Sprintf("m%d", i),
-			ClientURL: "http://" + freePort(t),
+			ClientURL: scheme + freePort(t),
 			peerURL:   "http://" + freePort(t),
 			dataDir:   filepath.Join(dir, fmt.Sprintf("m%d", i)),
 		}
@@ -114,8 +149,7 @@ func (c *Cluster) Member(i int) *Member { return c.members[i] }
 // Client returns a client of every member, closed when the test ends.
 func (c *Cluster) Client() *clientv3.Client {
 	c.t.Helper()
-	cl, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: 5 * time.Second,
-		DialKeepAliveTime: time.Second, DialKeepAliveTimeout: time.Second, Logger: zap.NewNop()})
+	cl, err := clientv3.New(c.Config(c.Endpoints()...))
 	if err != nil {
 		c.t.Fatalf("etcd client: %v", err)
 	}
@@ -123,10 +157,31 @@ func (c *Cluster) Client() *clientv3.Client {
 	return cl
 }
 
+// Config returns a client configuration for endpoints, with the cluster's client certificate
+// when it serves TLS.
+func (c *Cluster) Config(endpoints ...string) clientv3.Config {
+	cfg := clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second,
+		DialKeepAliveTime: time.Second, DialKeepAliveTimeout: time.Second, Logger: zap.NewNop()}
+	if c.TLS != nil {
+		cert, err := tls.LoadX509KeyPair(c.TLS.ClientCert, c.TLS.ClientKey)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		pem, err := os.ReadFile(c.TLS.CA)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		pool := x509.NewCertPool()
+		pool.AppendCertsFromPEM(pem)
+		cfg.TLS = &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	return cfg
+}
+
 // MemberClient returns a client of the i-th member only, closed when the test ends.
 func (c *Cluster) MemberClient(i int) *clientv3.Client {
 	c.t.Helper()
-	cl, err := clientv3.New(clientv3.Config{Endpoints: []string{c.members[i].ClientURL}, DialTimeout: 5 * time.Second, Logger: zap.NewNop()})
+	cl, err := clientv3.New(c.Config(c.members[i].ClientURL))
 	if err != nil {
 		c.t.Fatalf("etcd client: %v", err)
 	}
@@ -159,7 +214,7 @@ func (c *Cluster) Leader() int {
 // WaitReady waits until a quorum answers a linearizable read, failing the test after timeout.
 func (c *Cluster) WaitReady(timeout time.Duration) {
 	c.t.Helper()
-	cl, err := clientv3.New(clientv3.Config{Endpoints: c.Endpoints(), DialTimeout: time.Second, Logger: zap.NewNop()})
+	cl, err := clientv3.New(c.Config(c.Endpoints()...))
 	if err != nil {
 		c.t.Fatalf("etcd client: %v", err)
 	}
@@ -201,6 +256,10 @@ func (c *Cluster) start(m *Member) {
 		"--heartbeat-interval", "50",
 		"--election-timeout", "500",
 		"--logger", "zap", "--log-outputs", "stderr")
+	if c.TLS != nil {
+		cmd.Args = append(cmd.Args, "--cert-file", c.TLS.serverCert, "--key-file", c.TLS.serverKey,
+			"--trusted-ca-file", c.TLS.CA, "--client-cert-auth")
+	}
 	cmd.Stdout = m.log
 	cmd.Stderr = m.log
 	if err := cmd.Start(); err != nil {
@@ -262,6 +321,61 @@ func (c *Cluster) Restart(i int) {
 	m.Kill()
 	c.start(m)
 	c.WaitReady(30 * time.Second)
+}
+
+// writeCerts writes a CA, a server certificate for 127.0.0.1 and a client certificate, all
+// signed by the CA, valid for a day.
+func writeCerts(t testing.TB, dir string) *TLSFiles {
+	t.Helper()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "etcdtest CA"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature, IsCA: true, BasicConstraintsValid: true,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := &TLSFiles{CA: filepath.Join(dir, "ca.pem")}
+	writePEM(t, files.CA, "CERTIFICATE", caDER)
+	leaf := func(serial int64, name string, usage x509.ExtKeyUsage) (certFile, keyFile string) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tmpl := &x509.Certificate{
+			SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: name},
+			NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+			KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{usage},
+			IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kder, err := x509.MarshalECPrivateKey(key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		certFile, keyFile = filepath.Join(dir, name+".pem"), filepath.Join(dir, name+"-key.pem")
+		writePEM(t, certFile, "CERTIFICATE", der)
+		writePEM(t, keyFile, "EC PRIVATE KEY", kder)
+		return certFile, keyFile
+	}
+	files.serverCert, files.serverKey = leaf(2, "server", x509.ExtKeyUsageServerAuth)
+	files.ClientCert, files.ClientKey = leaf(3, "client", x509.ExtKeyUsageClientAuth)
+	return files
+}
+
+func writePEM(t testing.TB, path, typ string, der []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // freePort returns a free loopback TCP address.
