@@ -65,8 +65,9 @@ func NewSplit(r io.Reader, w io.Writer, c io.Closer, cfg Config) *Channel {
 	ncfg, err := cfg.normalize()
 	// A read buffer lets one read system call bring a whole small frame (header, payload and
 	// flusher), or several, instead of one call for the header and another for the rest.
-	ch := &Channel{cfg: ncfg, cfgErr: err, rd: newReader(r), w: w, closer: c,
-		timer: newFrameTimer(r, ncfg.FrameTimeout), acct: account{b: ncfg.Budget, pooled: true}}
+	ft := newFrameTimer(r, ncfg.FrameTimeout)
+	ch := &Channel{cfg: ncfg, cfgErr: err, rd: newReader(r, ft), w: w, closer: c,
+		timer: ft, acct: account{b: ncfg.Budget, pooled: true}}
 	switch w.(type) {
 	case *net.TCPConn, *net.UnixConn:
 		ch.vectored = true
@@ -159,16 +160,21 @@ func (c *Channel) SendParts(parts [][]byte) error {
 	c.pushWriteDeadline()
 	var n, size int
 	var err error
-	if frame != nil {
+	switch {
+	case frame != nil && len(frame) <= writeChunk:
 		size = len(frame)
 		n, err = c.w.Write(frame)
 		if err == nil && n != len(frame) {
 			err = io.ErrShortWrite
 		}
 		putBuf(frame)
-	} else {
+	case frame != nil:
+		size = len(frame)
+		n, err = c.writeVec(net.Buffers{frame})
+		putBuf(frame)
+	default:
 		size = HeaderSize + total + 1
-		n, err = writeParts(c.w, parts, total)
+		n, err = c.writeParts(parts, total)
 	}
 	if err == nil {
 		return nil
@@ -198,10 +204,10 @@ func (c *Channel) pushWriteDeadline() {
 	}
 }
 
-// writeParts writes the raw frame of parts (total bytes) to w with one vectored write: the
-// header, the parts under vecMin and the flusher are copied into one pooled buffer, and the
-// larger parts are written from where they are.
-func writeParts(w io.Writer, parts [][]byte, total int) (int, error) {
+// writeParts writes the raw frame of parts (total bytes) with vectored writes: the header, the
+// parts under vecMin and the flusher are copied into one pooled buffer, and the larger parts are
+// written from where they are.
+func (c *Channel) writeParts(parts [][]byte, total int) (int, error) {
 	small := HeaderSize + 1
 	for _, p := range parts {
 		if len(p) < vecMin {
@@ -227,8 +233,43 @@ func writeParts(w io.Writer, parts [][]byte, total int) (int, error) {
 	}
 	buf = append(buf, Flusher)
 	vec = append(vec, buf[mark:])
-	n, err := vec.WriteTo(w)
-	return int(n), err
+	return c.writeVec(vec)
+}
+
+// writeChunk is the most a Channel hands to the transport in one call. WriteTimeout applies to
+// each call (the deadline is pushed back between them), so a large frame written to a slow but
+// steady reader (Python reads large frames at about 1 MB/s) is not cut off: it must only bring
+// 4 MiB through per WriteTimeout.
+const writeChunk = 4 << 20
+
+// writeVec writes vec to the transport, writeChunk bytes per call at most, and returns how many
+// bytes were written. It consumes vec.
+func (c *Channel) writeVec(vec net.Buffers) (int, error) {
+	written := 0
+	var batch net.Buffers
+	for len(vec) > 0 {
+		batch = batch[:0]
+		size := 0
+		for len(vec) > 0 && size < writeChunk {
+			b := vec[0]
+			if k := writeChunk - size; len(b) > k {
+				batch = append(batch, b[:k])
+				vec[0] = b[k:]
+				size += k
+				break
+			}
+			batch = append(batch, b)
+			size += len(b)
+			vec = vec[1:]
+		}
+		n, err := batch.WriteTo(c.w)
+		written += int(n)
+		if err != nil {
+			return written, err
+		}
+		c.pushWriteDeadline()
+	}
+	return written, nil
 }
 
 // Recv reads the next frame and returns its payload, decompressed if it
@@ -262,6 +303,7 @@ func (c *Channel) Recv() ([]byte, error) {
 	putBuf(c.rbuf)
 	c.rbuf = nil
 	c.acct.releaseAll()
+	c.rd.waitFrame()
 	payload, desync, err := readFrame(c.rd, &c.cfg, nil, c.hdr[:], c.timer, c.rd, &c.acct)
 	c.rd.release() // the read buffer goes back to the pools once drained
 	if err != nil {

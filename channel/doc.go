@@ -38,12 +38,16 @@
 //
 // # Compression
 //
-// A sender compresses a payload when its uncompressed length is strictly
-// greater than the threshold, 3000 bytes by default
-// ([DefaultCompressionThreshold]): 3000 bytes go out raw with flag 0, 3001
-// bytes go out compressed with flag 1, even if compression makes them
-// larger. Python always does this, at zlib level 1 (stream header 78 01).
-// Here the threshold and level are set by [Config], and compression can be
+// Python compresses every payload longer than 3000 bytes
+// ([DefaultCompressionThreshold]) at zlib level 1 (stream header 78 01),
+// even when that makes it larger. gorpyc compresses only when it pays: a
+// payload above the threshold goes out compressed (flag 1) if that shrinks
+// it by at least an eighth, else raw (flag 0), which every Python version
+// reads whatever the size. A payload larger than 32 KiB is probed first:
+// its first 32 KiB are compressed and flushed, and the rest is compressed
+// only if those shrank by an eighth, so incompressible data (random,
+// already compressed) costs the compression of 32 KiB instead of all of it.
+// The threshold and level are set by [Config], and compression can be
 // turned off for outgoing frames with Config.DisableCompression; incoming
 // compressed frames are always accepted.
 //
@@ -65,74 +69,115 @@
 //
 // # Limits
 //
-// Readers defend against hostile peers with three limits, all in [Config]:
+// Readers defend against hostile peers with these limits, all in [Config]:
 //
-//   - MaxFrameSize (default 64 MiB, [DefaultMaxFrameSize]) caps the length
-//     field. A larger value, up to a header declaring 4 GiB, fails with
+//   - MaxFrameSize (default 4 GiB - 1, [DefaultMaxFrameSize]: every length
+//     a header can declare, so that a default reader never refuses a frame
+//     Python would read) caps the length field. A larger value fails with
 //     [ErrFrameTooLarge] right after the header is read, before any
 //     allocation for the payload.
-//   - MaxMessageSize (default 256 MiB, [DefaultMaxMessageSize]) caps the
+//   - MaxMessageSize (default 4 GiB - 1, [DefaultMaxMessageSize]) caps the
 //     payload after decompression (and raw payloads). A zlib stream that
 //     inflates beyond it fails with [ErrMessageTooLarge], and decompression
 //     never allocates more than the limit: see Decompression below.
+//   - Budget (none by default; a gorpyc server shares its MemoryBudget
+//     among its connections, a client connection has its own) bounds what
+//     readers actually hold: a frame that does not fit fails with
+//     [ErrBudget], at once when its header declares more than the budget
+//     can lend, else as its bytes arrive or before its output is allocated.
+//     With the per-message limits at the wire's maximum, the budgets are
+//     what bound memory.
 //   - FrameTimeout (default 30 s, [DefaultFrameTimeout]; negative turns it
-//     off) bounds the time from the first byte of a frame's header to its
-//     last byte. A frame that has not arrived whole by then fails with
+//     off) bounds how long a frame may go without progress: from the first
+//     byte of its header, every interval of FrameTimeout must bring 64 KiB
+//     of it, or its end. A frame that falls behind fails with
 //     [ErrFrameTimeout], sticky like every failure mid-frame, so a peer that
 //     trickles a frame (slowloris) or sends part of one and stalls cannot
-//     hold a reader and its memory indefinitely. Time between frames is not
-//     limited (a server has its own idle timeout for that). It is enforced
-//     through the transport's SetReadDeadline (net.Conn, os.File pipes),
-//     which is touched only when the timeout expires; on transports without
-//     working read deadlines it is not enforced. With the defaults a frame
-//     of MaxFrameSize bytes must arrive at 2.2 MB/s or more; raise
-//     FrameTimeout for large messages over slow links.
+//     hold a reader and its memory indefinitely, while a slow but steady
+//     peer (Python sends large frames at about 1 MB/s) gets any frame
+//     through. Time between frames is not limited (a server has its own
+//     idle timeout for that). It is enforced through the transport's
+//     SetReadDeadline (net.Conn, os.File pipes), which is touched only when
+//     a frame falls behind; on transports without working read deadlines it
+//     is not enforced.
 //   - WriteTimeout (default 30 s, [DefaultWriteTimeout]; negative turns it
-//     off) bounds how long a Send may block on a peer that does not read,
-//     through the transport's SetWriteDeadline, pushed back at most twice
-//     per timeout so that writing costs no extra system call.
+//     off) bounds how long a Send may block on a peer that does not read:
+//     frames go to the transport 4 MiB at a time at most, and each call
+//     must be done within it. It is enforced through the transport's
+//     SetWriteDeadline, pushed back at most twice per timeout so that
+//     writing costs no extra system call.
 //
 // Python's rpyc has none of these limits: its Channel reads whatever length
 // a header declares, decompresses without bound and waits forever.
 //
-// Memory follows the bytes that actually arrive. Payloads larger than 64 KiB
-// are read in pieces that grow with the data received (up to 4 MiB each),
-// so a header that declares 60 MB followed by 10 bytes costs about 64 KiB,
-// not 60 MB. A raw payload's pieces are assembled once all have arrived.
-// A compressed payload is read whole before it is decompressed, so a frame
-// that stalls holds its compressed bytes only, never what they inflate to.
+// Memory follows the bytes that actually arrive. A raw payload larger than
+// 64 KiB is read in pieces that grow with the data received until an eighth
+// of it has arrived; then one buffer of its whole size is allocated, the
+// pieces are copied into it and the rest is read straight into it. Memory
+// for a frame thus never exceeds eight times what arrived (plus 64 KiB): a
+// header that declares 60 MB followed by 10 bytes costs about 64 KiB, not
+// 60 MB. A compressed payload is read whole before it is decompressed, so a
+// frame that stalls holds its compressed bytes only, never what they
+// inflate to.
 //
-// Decompression writes into the reader's buffer when the output fits. When
-// it does not, the rest of the output is only counted (in a fixed 16 KiB
-// scratch buffer), and the payload is decompressed a second time into a
-// slice of exactly its size, never larger than MaxMessageSize: a zlib bomb
-// is refused having allocated nothing for its output, and a large payload
-// costs its own size plus its compressed size, at the price of inflating it
-// twice. A Channel keeps its payload buffer for the next frame when it is
-// 4 MiB or smaller; a larger one is dropped as the next Recv starts (the
-// payload stays valid until then). Pooled decompressors keep at most 1 MiB
-// of storage for compressed input.
+// Decompression writes into a buffer of up to 16 times the compressed size
+// (at most 4 MiB, from the pools). When the output does not fit, the rest
+// of it is only counted (in a fixed 16 KiB scratch buffer, reserving it
+// from the Budget as it is counted), and the payload is decompressed a
+// second time into a slice of exactly its size, never larger than
+// MaxMessageSize: a zlib bomb is refused having allocated nothing for its
+// output, and a large payload costs its own size plus its compressed size,
+// at the price of inflating it twice. Pooled decompressors keep at most
+// 1 MiB of storage for compressed input.
 //
 // Invalid zlib data fails with [ErrCorrupt], a frame cut short by the end
 // of the stream with io.ErrUnexpectedEOF. No input makes this package panic.
 //
-// Writers do not apply MaxFrameSize (the peer's limit is unknown; Python has
-// none); they only refuse payloads whose length does not fit in 32 bits.
+// Writers refuse, before writing anything, a payload that a reader with
+// their own Config would refuse (over MaxMessageSize, or a wire length over
+// MaxFrameSize), and one whose length does not fit in 32 bits: the error
+// wraps [ErrMessageTooLarge] or [ErrFrameTooLarge] and names the size and
+// the limit, and the Channel stays usable. Two peers configured alike thus
+// fail with a clear local error, never a reset.
+//
+// # Buffers
+//
+// Buffers are shared by all Channels through pools by size class (512
+// bytes to 4 MiB, never cleared: whoever takes one overwrites what it
+// uses), not kept per Channel: an idle Channel holds no read or payload
+// buffer, and what a burst used goes back to the runtime after two garbage
+// collections. Like a bufio.Reader of 32 KiB, one read system call brings a
+// whole small frame, or several; but the read buffer is borrowed only while
+// it holds unread bytes. On transports with a file descriptor (TCP and Unix
+// sockets, pipes: syscall.Conn) it is taken inside the read system call's
+// retry loop and given back when the call would block, so waiting for a
+// frame costs no buffer and no extra system call; on others (TLS, net.Pipe)
+// the Channel waits with a 16-byte buffer of its own. An idle Channel costs
+// about 1.4 KB of heap, its goroutine included.
+//
+// Sending copies nothing it does not have to: on TCP and Unix sockets, the
+// large parts of a raw frame (64 KiB or more, see [Channel.SendParts]) go
+// to the kernel from where they are, with writev.
 //
 // # Concurrency
 //
 // A [Channel] allows one goroutine calling Recv concurrently with any
 // number of goroutines calling Send. Each Send builds the whole frame in a
-// buffer and hands it to the transport in a single Write call while holding
-// a mutex, so frames from concurrent senders never interleave. Close may be
-// called from any goroutine at any time and is idempotent.
+// buffer and hands it to the transport in a single Write call (frames over
+// 4 MiB, and large raw parts on sockets, in vectored calls of 4 MiB at
+// most) while holding a mutex, so frames from concurrent senders never
+// interleave. Close may be called from any goroutine at any time and is
+// idempotent.
 //
 // # Memory ownership
 //
-//   - Send and [AppendFrame] never retain the payload passed to them.
+//   - Send, [Channel.SendParts] and [AppendFrame] never retain the payload
+//     passed to them.
 //   - The slice returned by [Channel.Recv] belongs to the Channel and is
-//     valid only until the next Recv, which reuses its storage. Copy it to
-//     keep it.
+//     valid only until the next Recv, which gives its storage back to the
+//     pools. Copy it to keep it, or call [Channel.TakePayload] to keep it
+//     without a copy (the protocol does so for large messages, whose bytes
+//     values then alias the payload).
 //   - [ReadFrame] writes the payload into the buf argument when it fits
 //     (reusing it across calls is the point), so its result may alias buf.
 //   - [ParseFrame] returns a raw payload as a sub-slice of its input, and a

@@ -46,11 +46,12 @@ const (
 	// decompression (and on raw payloads): the same as DefaultMaxFrameSize.
 	DefaultMaxMessageSize = min(math.MaxUint32, math.MaxInt)
 
-	// DefaultFrameTimeout is the default time a reader gives a frame to
-	// arrive whole, from the first byte of its header (see
-	// Config.FrameTimeout). 30 seconds lets a 64 MiB frame through at 2.2
-	// MB/s while a peer that trickles a frame, or sends part of one and
-	// stalls, is cut off within half a minute.
+	// DefaultFrameTimeout is the default interval in which a reader expects
+	// a frame to make progress, from the first byte of its header (see
+	// Config.FrameTimeout): 64 KiB of the frame, or its end, every 30
+	// seconds. A slow but steady peer gets any frame through, while a peer
+	// that trickles a frame, or sends part of one and stalls, is cut off
+	// within half a minute.
 	DefaultFrameTimeout = 30 * time.Second
 
 	// DefaultWriteTimeout is the default time a writer waits for a peer that does not read.
@@ -158,30 +159,33 @@ type Config struct {
 	// MaxFrameSize). Negative values are invalid.
 	MaxMessageSize int
 
-	// FrameTimeout is how long a reader waits for a frame to arrive whole
-	// once its first header byte arrived; a frame still incomplete then
-	// fails with ErrFrameTimeout, and the reader is unusable (the error is
-	// sticky, as after any failure mid-frame). Time between frames is not
-	// limited. 0 means DefaultFrameTimeout (30 s); a negative value turns
-	// the timeout off. Python's rpyc has no such limit.
+	// FrameTimeout is how long a frame may take to make progress once its
+	// first header byte arrived: every interval of FrameTimeout must bring
+	// 64 KiB of the frame, or its end. A frame that falls behind (a peer
+	// that trickles it, or sends part of it and stalls) fails with
+	// ErrFrameTimeout, and the reader is unusable (the error is sticky, as
+	// after any failure mid-frame); a slow but steady peer gets any frame
+	// through. Time between frames is not limited. 0 means
+	// DefaultFrameTimeout (30 s); a negative value turns the timeout off.
+	// Python's rpyc has no such limit.
 	//
 	// It is enforced through the transport's SetReadDeadline (net.Conn,
 	// pollable os.File such as pipes): the reader leaves the deadline alone
-	// while frames arrive in time, and when the timeout expires it sets the
+	// while frames arrive in time, and when a frame falls behind it sets the
 	// deadline in the past, interrupting the blocked read (a deadline the
 	// caller set is lost then; the channel is unusable anyway). On a
 	// transport without SetReadDeadline, or whose SetReadDeadline fails
 	// (os.ErrNoDeadline), FrameTimeout is not enforced.
 	FrameTimeout time.Duration
 
-	// WriteTimeout bounds how long one Send may block on a peer that does not read: a frame
-	// not written within it (give or take half of it) fails with an error wrapping
-	// os.ErrDeadlineExceeded (sticky if part of it was written). Raise it for large messages
-	// over slow links. It is enforced through the
-	// transport's SetWriteDeadline (net.Conn, os.File pipes), refreshed at most twice per
-	// timeout so that writing costs no system call; on a transport without deadlines it is not
-	// enforced. 0 means DefaultWriteTimeout (30 s); a negative value turns it off. Python's rpyc
-	// has no such limit.
+	// WriteTimeout bounds how long a Send may block on a peer that does not read: the frame is
+	// handed to the transport 4 MiB at a time at most, and a call not done within WriteTimeout
+	// (give or take half of it) fails with an error wrapping os.ErrDeadlineExceeded (sticky if
+	// part of the frame was written). A large frame to a slow but steady reader thus gets
+	// through. It is enforced through the transport's SetWriteDeadline (net.Conn, os.File
+	// pipes), refreshed at most twice per timeout so that writing costs no system call; on a
+	// transport without deadlines it is not enforced. 0 means DefaultWriteTimeout (30 s); a
+	// negative value turns it off. Python's rpyc has no such limit.
 	WriteTimeout time.Duration
 
 	// Budget, if set, is charged for the memory a reader allocates for a frame beyond
@@ -798,16 +802,43 @@ type deadliner interface {
 	SetReadDeadline(t time.Time) error
 }
 
-// frameTimer enforces Config.FrameTimeout on one frame at a time. It does not touch the
-// transport's read deadline unless the timeout expires: it then sets the deadline in the past,
-// which interrupts the blocked read and leaves the stream mid-frame (the error is sticky).
+// frameTimer enforces Config.FrameTimeout on one frame at a time: each interval of FrameTimeout
+// must bring minProgress bytes of the frame, or its end. It does not touch the transport's read
+// deadline unless a frame falls behind: it then sets the deadline in the past, which interrupts
+// the blocked read and leaves the stream mid-frame (the error is sticky).
 type frameTimer struct {
 	d       deadliner
 	timeout time.Duration
-	t       *time.Timer // created when first armed
+	t       *time.Timer  // created when first armed
+	got     atomic.Int64 // bytes read since the timer was created (counted by the reader)
 
 	mu    sync.Mutex
 	state uint8 // timerIdle, timerArmed or timerFired
+	mark  int64 // got when the current interval began
+}
+
+// minProgress is what each FrameTimeout interval of a frame must bring: 64 KiB, 2.2 KB/s with
+// the default 30 s, so that a slow but steady peer (Python sends large frames at about 1 MB/s)
+// gets its frame through while one that trickles or stalls is cut off.
+const minProgress = 64 << 10
+
+// count records n bytes read for the frame being timed (ft may be nil).
+func (ft *frameTimer) count(n int) {
+	if ft != nil && n > 0 {
+		ft.got.Add(int64(n))
+	}
+}
+
+// countingReader counts what it reads for a frameTimer (ReadFrame's reader).
+type countingReader struct {
+	r  io.Reader
+	ft *frameTimer
+}
+
+func (c countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.ft.count(n)
+	return n, err
 }
 
 const (
@@ -830,6 +861,11 @@ func (ft *frameTimer) fire() {
 	ft.mu.Lock()
 	defer ft.mu.Unlock()
 	if ft.state == timerArmed {
+		if got := ft.got.Load(); got-ft.mark >= minProgress {
+			ft.mark = got // the frame keeps arriving: give it another interval
+			ft.t.Reset(ft.timeout)
+			return
+		}
 		ft.state = timerFired
 		_ = ft.d.SetReadDeadline(time.Unix(1, 0))
 	}
@@ -843,6 +879,7 @@ func (ft *frameTimer) arm() {
 	ft.mu.Lock()
 	if ft.state == timerIdle {
 		ft.state = timerArmed
+		ft.mark = ft.got.Load()
 		if ft.t == nil {
 			ft.t = time.AfterFunc(ft.timeout, ft.fire)
 		} else {
@@ -904,6 +941,9 @@ func ReadFrame(r io.Reader, cfg Config, buf []byte) (payload []byte, err error) 
 	// The header is read into buf's storage; it is parsed before the
 	// payload overwrites it.
 	ft := newFrameTimer(r, cfg.FrameTimeout)
+	if ft != nil {
+		r = countingReader{r, ft}
+	}
 	payload, _, err = readFrame(r, &cfg, buf, buf[:HeaderSize], ft, nil, nil)
 	return payload, err
 }

@@ -29,13 +29,15 @@ type reader struct {
 	buf   []byte // pooled, len readBufferSize; nil when nothing is buffered
 	pos   int    // buf[pos:end] is unread
 	end   int
-	n     int   // result of the last raw read
-	err   error // result of the last raw read
+	n     int         // result of the last raw read
+	err   error       // result of the last raw read
+	ft    *frameTimer // told what is read (may be nil)
+	idle  bool        // waiting for a frame: the next fill waits with small (no raw connection)
 	small [smallRead]byte
 }
 
-func newReader(r io.Reader) *reader {
-	rd := &reader{r: r}
+func newReader(r io.Reader, ft *frameTimer) *reader {
+	rd := &reader{r: r, ft: ft}
 	rd.initRaw()
 	return rd
 }
@@ -51,11 +53,14 @@ func (b *reader) Read(p []byte) (int, error) {
 	}
 	if b.pos == b.end {
 		if len(p) >= readBufferSize {
-			return b.r.Read(p)
+			n, err := b.r.Read(p)
+			b.ft.count(n)
+			return n, err
 		}
-		if err := b.fill(); err != nil {
+		if err := b.fill(); err != nil || b.end == 0 {
 			return 0, err
 		}
+		b.ft.count(b.end)
 	}
 	n := copy(p, b.buf[b.pos:b.end])
 	b.pos += n
@@ -74,24 +79,34 @@ func (b *reader) drop() {
 	b.pos, b.end = 0, 0
 }
 
-// fill reads at least one byte into the empty buffer, or fails.
+// fill reads into the empty buffer, or fails. It may read nothing (a reader returning 0, nil).
 func (b *reader) fill() error {
 	if b.raw != nil {
 		return b.rawFill()
 	}
-	// Wait with the small buffer; borrow the large one once bytes arrived.
-	n, err := b.r.Read(b.small[:])
+	var n int
+	var err error
+	if b.idle {
+		// Between frames: wait with the small buffer, borrow the large one once bytes arrived.
+		n, err = b.r.Read(b.small[:])
+		b.idle = n == 0
+		b.buf = getBuf(readBufferSize)[:readBufferSize]
+		copy(b.buf, b.small[:n])
+	} else {
+		// Within a frame: read into the large buffer at once.
+		b.buf = getBuf(readBufferSize)[:readBufferSize]
+		n, err = b.r.Read(b.buf)
+	}
+	b.pos, b.end = 0, n
 	if n == 0 {
-		if err == nil {
-			err = io.ErrNoProgress
-		}
+		b.drop()
 		return err
 	}
-	b.buf = getBuf(readBufferSize)[:readBufferSize]
-	b.end = copy(b.buf, b.small[:n])
-	b.pos = 0
 	return nil // a read error with n > 0 comes back from the next read, as with io.Reader
 }
+
+// waitFrame tells the reader that a frame is awaited: its next fill may wait long.
+func (b *reader) waitFrame() { b.idle = true }
 
 // release gives the buffer back when it holds nothing: called when a frame has been read.
 func (b *reader) release() {
