@@ -86,7 +86,7 @@
 //     request a reply or an exception belongs to (a reply nobody waits for any more is
 //     dropped, its references given back), applies CLOSE and DEL, and answers PING, GETROOT and
 //     what its Objects can answer without user code ([QuickObjects]: getattr and dir of plain
-//     Go values). It never runs user code and never waits for a handler. It writes those answers
+//     Go values, the root's get_service_name). It never runs user code and never waits for a handler. It writes those answers
 //     itself, so a peer that does not read them stops being served; it also stops reading while
 //     more than Config.MaxQueuedOutput bytes of handlers' answers wait to be written. When the
 //     connection has ended it runs the end of the life cycle below, then the [WithDone]
