@@ -231,6 +231,48 @@ func TestEtcdStore(t *testing.T) {
 		}
 	})
 
+	t.Run("Resync", func(t *testing.T) {
+		// A store whose only etcd member dies, while the others accept a registration and
+		// compact the history: once the member is back, the store finds the registration.
+		const prefix = "/t/resync"
+		log, logs := logBuffer(t)
+		lonely := newStore(t, cluster.MemberClient(2), etcdstore.Config{Prefix: prefix, Logger: log})
+		other := newStore(t, cluster.MemberClient(0), etcdstore.Config{Prefix: prefix})
+		cluster.Member(2).Kill()
+		if _, _, err := other.Register(ctx, time.Now(), ep(7), []string{"MOVED"}); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := cluster.MemberClient(0).Get(ctx, "any")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cluster.MemberClient(0).Compact(ctx, resp.Header.Revision, clientv3.WithCompactPhysical()); err != nil {
+			t.Fatal(err)
+		}
+		if len(lonely.Query(time.Now(), "MOVED")) != 0 {
+			t.Fatal("registration seen through a dead member")
+		}
+		cluster.Restart(2)
+		eventually(t, 15*time.Second, "registration seen after the member came back", func() bool {
+			return len(lonely.Query(time.Now(), "MOVED")) == 1
+		})
+		// Its member loses the leader (the two others frozen): the watch ends, the store
+		// reads everything again once there is a leader, and follows the changes after it.
+		cluster.Member(0).Stop()
+		cluster.Member(1).Stop()
+		eventually(t, 15*time.Second, "watch ended without a leader", func() bool {
+			return strings.Contains(logs.String(), "reading the registrations again")
+		})
+		cluster.Member(0).Cont()
+		cluster.Member(1).Cont()
+		if _, _, err := other.Register(ctx, time.Now(), ep(8), []string{"AFTER"}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 15*time.Second, "registration seen after the leader came back", func() bool {
+			return len(lonely.Query(time.Now(), "AFTER")) == 1
+		})
+	})
+
 	t.Run("ForeignKeys", func(t *testing.T) {
 		// Keys under the prefix that are not registrations (hand-written, corrupt) are ignored,
 		// on the first read and through the watch.
