@@ -80,3 +80,13 @@ func ExampleServiceAliases() {
 	// [CALC]
 	// [ECHO ECHO2]
 }
+
+// Two servers, one for UDP and one for TCP, with different settings, answering from one
+// table: a shared Store (an etcd one, from package registry/etcdstore, shares it between hosts).
+func ExampleServer_store() {
+	store := registry.NewMemoryStore(registry.DefaultPruneTimeout, registry.DefaultMaxRegistrations, registry.DefaultMaxEndpointsPerName)
+	udp := &registry.Server{Net: "udp", Addr: ":18811", Store: store}
+	tcp := &registry.Server{Net: "tcp", Addr: ":18811", Store: store, AllowListing: true}
+	go func() { log.Println(udp.ListenAndServe()) }()
+	log.Println(tcp.ListenAndServe())
+}

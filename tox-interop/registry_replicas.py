@@ -6,8 +6,8 @@ TestRegistryEtcdReplicas, and prints one JSON object per operation on stdout.
     registry_replicas.py [--timeout S] OP...
 
 A registry is SPEC = udp:HOST:PORT or tcp:HOST:PORT; SPECS is a comma-separated list of them,
-tried in order, as a client configured with several registries would (the retry is the
-client's: Python's clients take one registry each).
+tried in order, the whole list up to three times, as a client configured with several
+registries would (the retry is the client's: Python's clients take one registry each).
 
 Operations:
     register SPECS NAME[,NAME...] PORT  register through the first registry that acknowledges
@@ -37,13 +37,15 @@ def discover(reg, name):
         return []
 
 
-def first(specs, timeout, fn):
+def first(specs, timeout, fn, rounds=3):
+    """Tries each registry in order, the whole list up to rounds times (a client's retry)."""
     tries = 0
-    for spec in specs.split(","):
-        tries += 1
-        res = fn(client(spec, timeout))
-        if res:
-            return {"result": res, "via": spec, "tries": tries}
+    for _ in range(rounds):
+        for spec in specs.split(","):
+            tries += 1
+            res = fn(client(spec, timeout))
+            if res:
+                return {"result": res, "via": spec, "tries": tries}
     return {"result": None, "tries": tries}
 
 
