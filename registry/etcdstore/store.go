@@ -13,7 +13,8 @@
 // the pruning timeout. A REGISTER puts the keys, refreshing the lease (KeepAliveOnce) when the
 // endpoint's keys for those names already share one, granting a new one otherwise; a server
 // that stops refreshing disappears when its lease expires, as Python's registry forgets it
-// after the pruning timeout. An UNREGISTER deletes the endpoint's keys.
+// after the pruning timeout. An UNREGISTER deletes the endpoint's keys that the cache knows (a
+// registration made through another server a moment before, not yet seen, expires instead).
 //
 // # Reads
 //
