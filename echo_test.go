@@ -93,8 +93,8 @@ func TestSendOverLimitIsLocal(t *testing.T) {
 // version (Python sends them back compressed, as it compresses everything above 3000 bytes):
 // 5000 bytes, 4 MiB, and a 64 MiB text message (beyond the old 64 MiB decode limit). A 64 MiB
 // random message (a 67 MB frame each way) is echoed too with GORPYC_SOAK=1 (GORPYC_SOAK=1 go test
-// -run InteropEchoBulk .): Python
-// sends and receives such frames at 1-2 MB/s here, 20-70 s per peer.
+// -run InteropEchoBulk .): Python sends and receives such frames at 1-2 MB/s here, 20-70 s per
+// peer.
 func TestInteropEchoBulk(t *testing.T) {
 	interop.ForEachPeer(t, func(t *testing.T, p interop.Peer) {
 		svc := startService(t, p)
