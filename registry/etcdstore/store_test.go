@@ -9,11 +9,11 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorpyc/rpyc/brine"
+	"github.com/gorpyc/rpyc/internal/interop"
 	"github.com/gorpyc/rpyc/registry"
 	"github.com/gorpyc/rpyc/registry/etcdstore"
 	"github.com/gorpyc/rpyc/registry/etcdstore/etcdtest"
@@ -40,25 +40,9 @@ func newStore(t *testing.T, cl *clientv3.Client, cfg etcdstore.Config) *etcdstor
 
 // testLogger logs into the test's output when it fails.
 func testLogger(t *testing.T) *slog.Logger {
-	var mu sync.Mutex
-	var b strings.Builder
-	t.Cleanup(func() {
-		if t.Failed() {
-			mu.Lock()
-			t.Logf("log:\n%s", b.String())
-			mu.Unlock()
-		}
-	})
-	return slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		return b.Write(p)
-	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	log, _ := logBuffer(t)
+	return log
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
 // serveUDP runs a registry server on st at a free loopback UDP port.
 func serveUDP(t *testing.T, st registry.Store) string {
@@ -396,29 +380,12 @@ func TestEtcdStoreHostile(t *testing.T) {
 }
 
 // logBuffer returns a logger writing into a buffer, shown if the test fails.
-func logBuffer(t *testing.T) (*slog.Logger, *lockedBuilder) {
-	b := &lockedBuilder{}
+func logBuffer(t *testing.T) (*slog.Logger, *interop.Buffer) {
+	b := &interop.Buffer{}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("server log:\n%s", b.String())
+			t.Logf("log:\n%s", b.String())
 		}
 	})
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug})), b
-}
-
-type lockedBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuilder) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuilder) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -29,6 +29,8 @@ import (
 
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
+
+	"github.com/gorpyc/rpyc/internal/interop"
 )
 
 // Binary returns the etcd binary to run: $GORPYC_ETCD, else etcd on PATH, else /usr/bin/etcd.
@@ -85,7 +87,7 @@ type Member struct {
 	mu        sync.Mutex
 	cmd       *exec.Cmd
 	done      chan struct{}
-	log       *lockedBuffer
+	log       *interop.Buffer
 }
 
 // Start starts an n-member cluster and waits until it has a leader and answers (at most 30 s).
@@ -240,7 +242,7 @@ func (c *Cluster) start(m *Member) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.log == nil {
-		m.log = &lockedBuffer{}
+		m.log = &interop.Buffer{}
 	}
 	cmd := exec.Command(c.bin,
 		"--name", m.Name,
@@ -387,26 +389,6 @@ func freePort(t testing.TB) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.b.Len() > 1<<20 {
-		return len(p), nil // enough for a post-mortem
-	}
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func lastLines(s string, n int) string {
