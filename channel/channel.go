@@ -13,8 +13,8 @@ import (
 // Channel sends and receives frames over a byte stream.
 //
 // One goroutine may call Recv while any number of goroutines call Send
-// concurrently; each frame is written with a single Write call under a
-// mutex, so frames never interleave. (Concurrent Recv calls are serialized
+// concurrently; each frame is written under a mutex (one Write call, or
+// 4 MiB calls for large frames), so frames never interleave. (Concurrent Recv calls are serialized
 // but make little sense, since the payload buffer is shared.) Close may be
 // called at any time from any goroutine.
 //
@@ -87,10 +87,11 @@ type wdeadliner interface {
 func (c *Channel) Config() Config { return c.cfg }
 
 // Send writes payload as one frame, compressing it according to the
-// Config. The frame is built in a pooled buffer and written with exactly one
-// Write call (a large raw payload on a socket is written from where it is,
-// see SendParts); Send does not retain payload. It is safe to call from
-// several goroutines at once.
+// Config (see the package documentation: only when that pays). The frame is
+// built in a pooled buffer and written with one Write call, or calls of
+// 4 MiB for larger frames (on a socket, a large raw payload is written from
+// where it is, see SendParts); Send does not retain payload. It is safe to
+// call from several goroutines at once: frames never interleave.
 //
 // A payload that a reader with this Channel's Config would refuse (larger
 // than MaxMessageSize, or a wire length over MaxFrameSize or the 32-bit
@@ -112,8 +113,8 @@ const vecMin = 64 << 10
 // the transport as they are, beside a pooled buffer holding the header, the
 // smaller parts and the flusher, in one vectored write (writev); on other
 // transports, and for compressed frames, the frame is built in a pooled
-// buffer and written with one Write call. SendParts does not retain parts
-// or modify them.
+// buffer and written as by Send. SendParts does not retain parts or modify
+// them.
 func (c *Channel) SendParts(parts [][]byte) error {
 	if c.cfgErr != nil {
 		return c.cfgErr
