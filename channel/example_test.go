@@ -75,3 +75,29 @@ func ExampleParseFrame() {
 	// two (9 bytes on the wire)
 	// need more data: channel: 2 bytes, need 5 for a frame header: unexpected EOF
 }
+
+// SendParts sends a message made of a small header and a large body without
+// first copying them into one payload (on a TCP or Unix socket the body goes
+// to the kernel from where it is); the receiver keeps the payload past the
+// next Recv with TakePayload instead of copying it.
+func ExampleChannel_SendParts() {
+	var wire bytes.Buffer
+	ch := channel.New(&wire, channel.Config{DisableCompression: true})
+
+	header := []byte("img:")
+	body := bytes.Repeat([]byte{0xff}, 100_000)
+	if err := ch.SendParts([][]byte{header, body}); err != nil {
+		panic(err)
+	}
+	ch.Send([]byte("next"))
+
+	p, err := ch.Recv()
+	if err != nil {
+		panic(err)
+	}
+	ch.TakePayload() // p stays valid after the next Recv
+	next, _ := ch.Recv()
+	fmt.Println(len(p), string(p[:4]), string(next))
+	// Output:
+	// 100004 img: next
+}
