@@ -72,17 +72,7 @@ func (m *MemoryStore) Unregister(_ context.Context, ep Entry) (int, error) {
 }
 
 // Query implements [Store]; it drops name's stale entries first.
-func (m *MemoryStore) Query(now time.Time, name string) []Entry {
-	entries := m.t.query(now, name)
-	if len(entries) == 0 {
-		return nil
-	}
-	out := make([]Entry, len(entries))
-	for i, e := range entries {
-		out[i] = Entry{e.key.ip, e.key.port}
-	}
-	return out
-}
+func (m *MemoryStore) Query(now time.Time, name string) []Entry { return m.t.queryEntries(now, name) }
 
 // List implements [Store]; it drops the stale entries it meets.
 func (m *MemoryStore) List(now time.Time, filter bool, host string, yield func(name string) bool) {

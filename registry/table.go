@@ -197,6 +197,30 @@ func (t *table) query(now time.Time, name string) []entry {
 	return out
 }
 
+// queryEntries is query as the Store interface returns it, in one allocation: it sorts name's
+// entries in place (their order is otherwise free; a stable sort of the same array gives what
+// query returns).
+func (t *table) queryEntries(now time.Time, name string) []Entry {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	s := t.services[name]
+	if s == nil {
+		return nil
+	}
+	t.pruneService(s, now)
+	if t.services[name] == nil {
+		return nil
+	}
+	if len(s.entries) > 1 {
+		slices.SortStableFunc(s.entries, func(a, b entry) int { return a.seen.Compare(b.seen) })
+	}
+	out := make([]Entry, len(s.entries))
+	for i, e := range s.entries {
+		out[i] = Entry{e.key.ip, e.key.port}
+	}
+	return out
+}
+
 // list calls yield with each name in insertion order that has a live entry (whose IP is host,
 // when filter is set), until yield returns false. Names whose entries are all stale are
 // dropped on the way.
