@@ -283,6 +283,7 @@ def main_run(o):
             servers[("go", raw)] = Server([bd, "server"] + (["-raw"] if raw else []), None, cpu)
             for label, env in pys:
                 servers[(label, raw)] = Server([PY, me, "server"] + flag, env, cpu)
+        servers["floor"] = Server([bd, "tcpserver"], None, cpu)
         for rep in range(o.reps):
             out = subprocess.run(pinned(cpu, [os.path.abspath(o.brine_test), "-test.run=^$",
                                               "-test.bench=^Benchmark(Dump|Load)", "-test.benchmem",
@@ -312,6 +313,16 @@ def main_run(o):
                         s = servers[(label, raw)]
                         results.setdefault((key, label), []).append(run_client(
                             [PY, me, mode, s.addr, "--server-pid", str(s.pid)] + py_args, env, cpu))
+                except (RuntimeError, subprocess.TimeoutExpired) as e:
+                    failures.append(str(e))
+            # the floor: the same socket work without RPyC (benchdata tcpserver/tcpconnect/tcpecho)
+            s = servers["floor"]
+            for key, argv in (("echo", ["tcpecho", "-size", str(o.size), "-n", str(o.echoes)]),
+                              ("connect", ["tcpconnect", "-n", str(o.cycles_go)])):
+                try:
+                    results.setdefault((key, "floor"), []).append(run_client(
+                        [bd, argv[0], "-addr", s.addr, "-server-pid", str(s.pid), "-mintime", "%gs" % o.mintime]
+                        + argv[1:], None, cpu))
                 except (RuntimeError, subprocess.TimeoutExpired) as e:
                     failures.append(str(e))
             print("  run %d/%d done" % (rep + 1, o.reps), file=sys.stderr, flush=True)
@@ -354,6 +365,16 @@ def main_run(o):
         t.add(label, *[fmt(x) for x in wall], fmt_x(r), goal, "met" if met else "no")
         cpu_table.add(label, *[fmt(x) for x in cpu_rate],
                       fmt_x(cpu_rate[0] / cpu_rate[1] if cpu_rate[0] and cpu_rate[1] else None))
+        if key in ("echo-raw", "connect") and results.get((key if key == "connect" else "echo", "floor")):
+            fl = results[(key if key == "connect" else "echo", "floor")]
+            fw = med([r[0] * per / r[1] for r in fl])
+            fc = med([r[0] * per / (r[2] + r[3]) for r in fl if r[2] + r[3] > 0])
+            what = "echo, plain TCP" if key != "connect" else "connect + 2 exchanges + close, plain TCP"
+            floor_label = "  floor: the same socket work without RPyC (%s, Go)" % what
+            t.add(floor_label, fmt(fw), *["" for _ in pys],
+                  fmt_x(fw / wall[1] if fw and wall[1] else None), "", "")
+            cpu_table.add(floor_label, fmt(fc), *["" for _ in pys],
+                          fmt_x(fc / cpu_rate[1] if fc and cpu_rate[1] else None))
     if idle:
         g = idle.get("go")
         p = [idle.get(lab) for lab, _ in pys]
@@ -368,6 +389,9 @@ def main_run(o):
           "/proc/PID/stat): on the shared core this equals the rate above when nothing else runs, and "
           "other load on the machine does not change it.")
     cpu_table.print()
+    print("Floor rows: benchdata tcpserver/tcpecho/tcpconnect, length-prefixed messages on plain TCP between "
+          "two Go processes pinned the same way: what the kernel and loopback allow without RPyC; the ratio "
+          "is that floor against Python rpyc 5.3.0.")
     print("Echo MB/s: 10^6 bytes of payload per second, counted once per echo (it travels both ways); "
           "idle: RSS and goroutine/thread growth per connection after %g s idle%s." % (
               o.settle, "; RSS left after all closed: " + ", ".join(

@@ -8,6 +8,7 @@
 //	benchdata connect -addr A [-n N] [-mintime D] [-server-pid P]
 //	                                                time connect + root + get_service_name + close
 //	benchdata idle -addr A [-n N]                    hold N idle connections until stdin closes
+//	benchdata tcpserver | tcpconnect | tcpecho      the same socket work without RPyC (floor.go)
 //
 // server announces "LISTENING host:port" and serves until stdin (a pipe) closes or SIGTERM/SIGINT.
 // Its root has echo(b) (returns b) and goroutines() (runtime.NumGoroutine, read by the idle
@@ -30,7 +31,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -64,7 +64,7 @@ func config(raw bool) rpyc.Config {
 // newServer returns a quiet server of svc with config(raw).
 func newServer(svc any, raw bool) *server.Server {
 	cfg := config(raw)
-	return &server.Server{Service: svc, Config: &cfg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	return &server.Server{Service: svc, Config: &cfg} // no Logger: nothing logged or formatted
 }
 
 // payload returns n random (incompressible) bytes, the same ones every run.
@@ -234,7 +234,7 @@ func serve(ctx context.Context, ln net.Listener, raw bool) error {
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: benchdata server|echo|connect|idle [flags]")
+		fmt.Fprintln(os.Stderr, "usage: benchdata server|echo|connect|idle|tcpserver|tcpconnect|tcpecho [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -271,6 +271,26 @@ func main() {
 		}
 	case "idle":
 		err = idle(ctx, *addr, *n, os.Stdin, os.Stdout)
+	case "tcpserver":
+		var ln net.Listener
+		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err == nil {
+			fmt.Println("LISTENING", ln.Addr())
+			go func() {
+				_, _ = io.Copy(io.Discard, os.Stdin)
+				stop()
+			}()
+			err = floorServe(ctx, ln)
+		}
+	case "tcpconnect":
+		var r result
+		if r, err = floorConnectBench(ctx, *addr, *n, *minTime, *serverPID); err == nil {
+			fmt.Println(r)
+		}
+	case "tcpecho":
+		var r result
+		if r, err = floorEchoBench(ctx, *addr, *size, *n, *minTime, *serverPID); err == nil {
+			fmt.Println(r)
+		}
 	default:
 		err = fmt.Errorf("benchdata: unknown mode %q", os.Args[1])
 	}

@@ -94,3 +94,64 @@ func TestProcessCPU(t *testing.T) {
 		t.Errorf("CPU of a missing process: %v", d)
 	}
 }
+
+// TestFloor runs the floor modes briefly against floorServe, and checks that a server answering
+// with other bytes makes them fail.
+func TestFloor(t *testing.T) {
+	ctx := testContext(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- floorServe(sctx, ln) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("floorServe: %v", err)
+		}
+	})
+	addr := ln.Addr().String()
+	if r, err := floorConnectBench(ctx, addr, 5, 0, os.Getpid()); err != nil || r.ops != 5 {
+		t.Fatalf("floorConnectBench = %v, %v", r, err)
+	}
+	if r, err := floorEchoBench(ctx, addr, 1<<20, 2, 0, os.Getpid()); err != nil || r.ops != 2 {
+		t.Fatalf("floorEchoBench = %v, %v", r, err)
+	}
+
+	// A server that flips a byte of every message.
+	bad, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bad.Close()
+	go func() {
+		for {
+			c, err := bad.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				var buf []byte
+				for {
+					var rerr error
+					if buf, rerr = readMsg(c, buf); rerr != nil {
+						return
+					}
+					buf[len(buf)/2] ^= 1
+					if writeMsg(c, buf) != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	if err := floorCycle(ctx, bad.Addr().String()); !errors.Is(err, errFloorEcho) {
+		t.Fatalf("floorCycle against a corrupting server = %v, want errFloorEcho", err)
+	}
+	if _, err := floorEchoBench(ctx, bad.Addr().String(), 4096, 1, 0, 0); !errors.Is(err, errFloorEcho) {
+		t.Fatalf("floorEchoBench against a corrupting server = %v, want errFloorEcho", err)
+	}
+}
