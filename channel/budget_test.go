@@ -2,7 +2,10 @@ package channel_test
 
 import (
 	"bytes"
+	"compress/zlib"
+	"encoding/binary"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"sync/atomic"
@@ -90,5 +93,51 @@ func TestWriteTimeout(t *testing.T) {
 	}
 	if d := time.Since(start); d < 90*time.Millisecond || d > 5*time.Second {
 		t.Fatalf("Send gave up after %v, want about 200 ms", d)
+	}
+}
+
+// sizedBudget is a testBudget that tells its size, as protocol.Budget does.
+type sizedBudget struct{ testBudget }
+
+func (b *sizedBudget) Limit() int64 { return b.limit.Load() }
+
+// TestBombHoldsNoBudget: a compressed frame that inflates past the whole of a budget that tells
+// its size is refused without holding that budget while it is counted, so that the other
+// connections sharing it are not refused meanwhile (a budget that does not tell its size is
+// reserved as the count goes, and the bomb is refused all the same).
+func TestBombHoldsNoBudget(t *testing.T) {
+	var z bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&z, zlib.BestSpeed)
+	_, _ = zw.Write(make([]byte, 32<<20)) // 32 MiB of zeros, about 150 KB compressed
+	_ = zw.Close()
+	frame := binary.BigEndian.AppendUint32(nil, uint32(z.Len()))
+	frame = append(append(append(frame, 1), z.Bytes()...), channel.Flusher)
+
+	sized := &sizedBudget{}
+	unsized := &testBudget{}
+	for _, tc := range []struct {
+		name  string
+		b     channel.Budget
+		stats *testBudget
+	}{{"sized", sized, &sized.testBudget}, {"unsized", unsized, unsized}} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.stats.limit.Store(8 << 20)
+			r := channel.NewSplit(bytes.NewReader(frame), io.Discard, nil, channel.Config{Budget: tc.b})
+			defer r.Close()
+			if _, err := r.Recv(); !errors.Is(err, channel.ErrBudget) {
+				t.Fatalf("a 32 MiB bomb with an 8 MiB budget: %v, want ErrBudget", err)
+			}
+			if u := tc.stats.used.Load(); u != 0 {
+				t.Fatalf("the refused bomb still holds %d bytes", u)
+			}
+			peak := tc.stats.peak.Load()
+			t.Logf("%s budget: peak held while counting: %d bytes", tc.name, peak)
+			if tc.name == "sized" && peak > 4<<20 {
+				t.Fatalf("counting the bomb held %d bytes of a budget that tells its size (want at most the first 4 MiB output buffer)", peak)
+			}
+			if tc.name == "unsized" && peak < 6<<20 {
+				t.Fatalf("an unsized budget held only %d bytes while counting: the reserving path was not taken", peak)
+			}
+		})
 	}
 }

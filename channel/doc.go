@@ -122,13 +122,17 @@
 //
 // Decompression writes into a buffer of up to 16 times the compressed size
 // (at most 4 MiB, from the pools). When the output does not fit, the rest
-// of it is only counted (in a fixed 16 KiB scratch buffer, reserving it
-// from the Budget as it is counted), and the payload is decompressed a
+// of it is only counted (in a fixed 16 KiB scratch buffer), and the payload
+// is decompressed a
 // second time into a slice of exactly its size, never larger than
 // MaxMessageSize: a zlib bomb is refused having allocated nothing for its
 // output, and a large payload costs its own size plus its compressed size,
-// at the price of inflating it twice. Pooled decompressors keep at most
-// 1 MiB of storage for compressed input.
+// at the price of inflating it twice. While counting, a payload is compared
+// with the size of a Budget that tells it (a Limit method, as
+// protocol.Budget has) and refused once it passes it, holding none of the
+// Budget meanwhile: a bomb on one connection does not take from the others
+// what they share. A Budget without Limit is reserved as the count goes.
+// Pooled decompressors keep at most 1 MiB of storage for compressed input.
 //
 // Invalid zlib data fails with [ErrCorrupt], a frame cut short by the end
 // of the stream with io.ErrUnexpectedEOF. No input makes this package panic.

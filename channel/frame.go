@@ -223,6 +223,18 @@ func (a *account) reserve(n int) error {
 	return nil
 }
 
+// whole returns the size of the budget when it tells it (a Limit method, as protocol.Budget
+// has), else -1.
+func (a *account) whole() int64 {
+	if a == nil || a.b == nil {
+		return -1
+	}
+	if l, ok := a.b.(interface{ Limit() int64 }); ok && l.Limit() > 0 {
+		return l.Limit()
+	}
+	return -1
+}
+
 // fits refuses at once a frame of n bytes that the budget could not lend now (nothing is held).
 func (a *account) fits(n int) error {
 	if a == nil || a.b == nil || n <= growStep {
@@ -750,8 +762,12 @@ func (st *inflater) inflate(n int, buf []byte, limit int, acct *account) ([]byte
 	if err != nil {
 		return nil, err
 	}
-	// out is full: count what is left, reserving it as it is counted, so that a stream that will
-	// not fit the budget is refused as soon as it passes it.
+	// out is full: count what is left, so that a stream that will not fit the budget is refused
+	// as soon as it passes it. Counting allocates nothing, so where the budget tells its size a
+	// stream is only compared with it, and holds none of it: a bomb that could never fit is
+	// refused without taking from the other connections what they share. Otherwise the count
+	// is reserved as it goes.
+	whole := acct.whole()
 	size, reserved := got, 0
 	for {
 		m, err := st.zr.Read(st.scratch[:])
@@ -759,11 +775,18 @@ func (st *inflater) inflate(n int, buf []byte, limit int, acct *account) ([]byte
 		if size > limit {
 			return nil, ErrMessageTooLarge
 		}
-		for size-got > reserved {
-			if err := acct.reserve(inflateCharge); err != nil {
-				return nil, err
+		if whole >= 0 {
+			if int64(size) > whole {
+				return nil, fmt.Errorf("channel: a message inflating to at least %d bytes cannot fit the %d-byte memory budget: %w",
+					size, whole, ErrBudget)
 			}
-			reserved += inflateCharge
+		} else {
+			for size-got > reserved {
+				if err := acct.reserve(inflateCharge); err != nil {
+					return nil, err
+				}
+				reserved += inflateCharge
+			}
 		}
 		if err == io.EOF {
 			break
