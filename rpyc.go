@@ -29,7 +29,6 @@ package rpyc
 import (
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -170,36 +169,15 @@ func Connect(ctx context.Context, address string, opts ...Option) (*Conn, error)
 	o := buildOptions(opts)
 	ctx, cancel := o.bound(ctx)
 	defer cancel()
-	var first []protocol.Option
-	if o.cfg.Dialect == compat.Auto {
-		if d, ok := lookupDialect(address); ok { // dialectcache.go
-			// This address answered in d before: probe in d first, so that a 6.x server does
-			// not log a refused v5 probe on every connect.
-			first = append(first, protocol.WithProbeDialect(d))
-		}
-	}
-	conn, err := o.connect(ctx, address, first...)
+	// probing (via.go) probes in the dialect this address answered in before, if any, so that a
+	// 6.x server does not log a refused v5 probe on every connect; after a refusal it redials
+	// once in the dialect the peer named (or the other one), and remembers the answer.
+	conn, err := o.probing(ctx, address, func(popts ...protocol.Option) (*Conn, error) {
+		return o.connect(ctx, address, popts...)
+	})
 	if err != nil {
-		var pe *protocol.ProbeError
-		if !errors.As(err, &pe) || pe.Peer == pe.Tried {
-			return nil, fmt.Errorf("rpyc: connect %s: %w", address, err)
-		}
-		// The peer told us its dialect: use it, without another probe. If it closed without a
-		// word, probe the other dialect.
-		var opts []protocol.Option
-		o.cfg.Dialect = pe.Peer
-		if pe.Peer == compat.Auto {
-			other := compat.V6
-			if pe.Tried == compat.V6 {
-				other = compat.V5
-			}
-			opts = append(opts, protocol.WithProbeDialect(other))
-		}
-		if conn, err = o.connect(ctx, address, opts...); err != nil {
-			return nil, fmt.Errorf("rpyc: connect %s: %w", address, err)
-		}
+		return nil, fmt.Errorf("rpyc: connect %s: %w", address, err)
 	}
-	rememberDialect(address, conn.Dialect()) // dialectcache.go
 	return conn, nil
 }
 
