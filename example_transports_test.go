@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -122,4 +123,29 @@ func ExampleSetDialectCacheFile() {
 	}
 	defer conn.Close()
 	fmt.Println(conn.Dialect())
+}
+
+// ConnectVia detects the server's dialect over any transport that can open another stream when
+// a probe is refused (an SSH login, a proxy). Here each stream is a net.Pipe to a Go server in
+// the same process; "calc" names the endpoint for the dialect memory.
+func ExampleConnectVia() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv := &server.Server{Service: Calculator{}}
+	open := func(ctx context.Context) (io.ReadWriteCloser, error) {
+		client, far := net.Pipe()
+		go func() { _ = srv.ServeStream(ctx, far) }()
+		return client, nil
+	}
+	conn, err := rpyc.ConnectVia(ctx, "calc", open)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+	root, err := conn.Root(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(rpyc.As[int](root.CallMethod(ctx, "add", 40, 2)))
+	// Output: 42 <nil>
 }
