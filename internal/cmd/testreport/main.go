@@ -33,7 +33,7 @@ func main() {
 func run(in io.Reader, out io.Writer) int {
 	var passed, failed, skipped int
 	outputs := map[string][]string{} // package/test -> output lines
-	var failedTests []string
+	var failedTests, skippedTests []string
 	var pkgLines []string
 	pkgFailed := false
 	// interop[test][peer] = result of the peer subtest
@@ -92,6 +92,7 @@ func run(in io.Reader, out io.Writer) int {
 				passed++
 			case "skip":
 				skipped++
+				skippedTests = append(skippedTests, key)
 			case "fail":
 				failed++
 				failedTests = append(failedTests, key)
@@ -134,6 +135,9 @@ func run(in io.Reader, out io.Writer) int {
 			fmt.Fprintf(out, "  %-60s %s\n", t, strings.Join(cells, "  "))
 		}
 	}
+	for _, t := range skippedTests {
+		fmt.Fprintf(out, "skipped: %s: %s\n", t, skipReason(outputs[t]))
+	}
 	fmt.Fprintf(out, "\n%d passed, %d failed, %d skipped\n", passed, failed, skipped)
 	if failed > 0 || pkgFailed || incomplete > 0 {
 		if incomplete > 0 {
@@ -142,4 +146,17 @@ func run(in io.Reader, out io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// skipReason returns what a skipped test said last before its "--- SKIP" line (its t.Skip
+// message), trimmed to one line.
+func skipReason(lines []string) string {
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := strings.TrimSpace(lines[i])
+		if l == "" || strings.HasPrefix(l, "--- SKIP") || strings.HasPrefix(l, "=== ") {
+			continue
+		}
+		return l
+	}
+	return "(no message)"
 }
