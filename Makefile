@@ -23,6 +23,8 @@ test: peers
 	$(GO) mod download
 	$(MAKE) --no-print-directory vet
 	set -o pipefail; $(GO) test -race -count=1 -timeout 15m -json ./... | $(GO) run ./internal/cmd/testreport
+	# what the race detector skips: brine's decoded-size accounting against real heap figures
+	$(GO) test -count=1 -run '^TestDecodedSizeMatchesHeap$$' ./brine
 
 ## demo: a hand-built RPyC request to real Python rpyc servers of both versions
 demo: peers
