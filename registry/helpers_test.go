@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -216,4 +217,12 @@ func ctxTimeout(t testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// query returns a copy of name's live entries in the order QUERY answers them (table.live), with
+// their registration times, for tests that look at those.
+func (t *table) query(now time.Time, name string) []entry {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return slices.Clone(t.live(now, name))
 }

@@ -337,18 +337,23 @@ func (s *Server) ServePacket(pc net.PacketConn) error {
 			s.writeAsync(pc, udp, from, addr, ip, buf[:n])
 			continue
 		}
-		reply, ok := s.handle(out[:0], buf[:n], ip, udpLimits)
-		if !ok {
-			continue
+		if reply, ok := s.handle(out[:0], buf[:n], ip, udpLimits); ok {
+			s.reply(pc, udp, from, addr, ip, reply)
 		}
-		if udp != nil {
-			_, err = udp.WriteToUDPAddrPort(reply, from)
-		} else {
-			_, err = pc.WriteTo(reply, addr)
-		}
-		if err != nil {
-			s.log.Debug("registry: reply not sent", "to", ip, "err", err)
-		}
+	}
+}
+
+// reply sends a datagram's reply back to its sender: through udp (without an allocation for the
+// address) when pc is a *net.UDPConn, else through pc.
+func (s *Server) reply(pc net.PacketConn, udp *net.UDPConn, from netip.AddrPort, addr net.Addr, ip string, reply []byte) {
+	var err error
+	if udp != nil {
+		_, err = udp.WriteToUDPAddrPort(reply, from)
+	} else {
+		_, err = pc.WriteTo(reply, addr)
+	}
+	if err != nil {
+		s.log.Debug("registry: reply not sent", "to", ip, "err", err)
 	}
 }
 
@@ -591,18 +596,8 @@ func (s *Server) writeAsync(pc net.PacketConn, udp *net.UDPConn, from netip.Addr
 	go func() {
 		defer s.running.Done()
 		defer func() { <-s.pending }()
-		reply, ok := s.handle(nil, data, ip, udpLimits)
-		if !ok {
-			return
-		}
-		var err error
-		if udp != nil {
-			_, err = udp.WriteToUDPAddrPort(reply, from)
-		} else {
-			_, err = pc.WriteTo(reply, addr)
-		}
-		if err != nil {
-			s.log.Debug("registry: reply not sent", "to", ip, "err", err)
+		if reply, ok := s.handle(nil, data, ip, udpLimits); ok {
+			s.reply(pc, udp, from, addr, ip, reply)
 		}
 	}()
 }

@@ -177,32 +177,11 @@ func (t *table) namesOf(k endpointKey) []string {
 	return names
 }
 
-// query returns name's live endpoints ordered by last registration, oldest first (as Python
-// sorts them), after dropping its stale entries.
-func (t *table) query(now time.Time, name string) []entry {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s := t.services[name]
-	if s == nil {
-		return nil
-	}
-	t.pruneService(s, now)
-	if t.services[name] == nil {
-		return nil
-	}
-	out := slices.Clone(s.entries)
-	if len(out) > 1 {
-		slices.SortStableFunc(out, func(a, b entry) int { return a.seen.Compare(b.seen) })
-	}
-	return out
-}
-
-// queryEntries is query as the Store interface returns it, in one allocation: it sorts name's
-// entries in place (their order is otherwise free; a stable sort of the same array gives what
-// query returns).
-func (t *table) queryEntries(now time.Time, name string) []Entry {
-	t.mu.Lock()
-	defer t.mu.Unlock()
+// live returns name's live entries ordered by last registration, oldest first (as Python sorts
+// them), after dropping its stale ones. It sorts the service's own slice in place (the order of
+// entries is otherwise free; a stable sort keeps registrations of the same instant in order);
+// the result is valid while t.mu is held.
+func (t *table) live(now time.Time, name string) []entry {
 	s := t.services[name]
 	if s == nil {
 		return nil
@@ -214,8 +193,19 @@ func (t *table) queryEntries(now time.Time, name string) []Entry {
 	if len(s.entries) > 1 {
 		slices.SortStableFunc(s.entries, func(a, b entry) int { return a.seen.Compare(b.seen) })
 	}
-	out := make([]Entry, len(s.entries))
-	for i, e := range s.entries {
+	return s.entries
+}
+
+// queryEntries returns name's live endpoints as the Store interface does, in one allocation.
+func (t *table) queryEntries(now time.Time, name string) []Entry {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	live := t.live(now, name)
+	if live == nil {
+		return nil
+	}
+	out := make([]Entry, len(live))
+	for i, e := range live {
 		out[i] = Entry{e.key.ip, e.key.port}
 	}
 	return out
