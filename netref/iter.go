@@ -32,15 +32,7 @@ import (
 // stops at the first error, which is yielded; StopIteration ends it without an error. Breaking
 // out of the loop releases the remote iterator.
 func (r *Ref) Iter(ctx context.Context) iter.Seq2[any, error] {
-	return func(yield func(any, error) bool) {
-		it, err := r.iterator(ctx)
-		if err != nil {
-			yield(nil, err)
-			return
-		}
-		if it != r {
-			defer it.Release()
-		}
+	return r.overIterator(ctx, func(it *Ref, yield func(any, error) bool) {
 		if Batchable(it.TypeName()) {
 			it.batches(ctx, yield)
 			return
@@ -58,7 +50,7 @@ func (r *Ref) Iter(ctx context.Context) iter.Seq2[any, error] {
 				return
 			}
 		}
-	}
+	})
 }
 
 // BuffIter returns an iterator over the remote iterable that always reads it in growing batches
@@ -69,6 +61,12 @@ func (r *Ref) Iter(ctx context.Context) iter.Seq2[any, error] {
 // yielded). Breaking out of the loop releases the remote iterator; items of the last batch not
 // consumed are dropped.
 func (r *Ref) BuffIter(ctx context.Context) iter.Seq2[any, error] {
+	return r.overIterator(ctx, func(it *Ref, yield func(any, error) bool) { it.batches(ctx, yield) })
+}
+
+// overIterator is the sequence that takes r's iterator (yielding the error if that fails), runs
+// read on it and releases it afterwards (unless it is r itself).
+func (r *Ref) overIterator(ctx context.Context, read func(it *Ref, yield func(any, error) bool)) iter.Seq2[any, error] {
 	return func(yield func(any, error) bool) {
 		it, err := r.iterator(ctx)
 		if err != nil {
@@ -78,7 +76,7 @@ func (r *Ref) BuffIter(ctx context.Context) iter.Seq2[any, error] {
 		if it != r {
 			defer it.Release()
 		}
-		it.batches(ctx, yield)
+		read(it, yield)
 	}
 }
 
