@@ -237,11 +237,7 @@ func (o *options) start(ctx context.Context, rwc io.ReadWriteCloser, opts ...pro
 		// A frame larger than twice what a message may decode into cannot be decoded anyway:
 		// refuse it before it is read or inflated, so a hostile server's zlib-compressed
 		// amplification costs nothing.
-		limit := cfg.MaxDecodedSize
-		if limit == 0 {
-			limit = protocol.DefaultMaxDecodedSize
-		}
-		cfg.Channel.Budget = protocol.NewBudget(2 * limit)
+		cfg.Channel.Budget = protocol.NewBudget(2 * cfg.DecodeLimit())
 	}
 	opts = append(opts, protocol.WithObjects(pyobj.Handler{}))
 	pc, err := protocol.NewClient(ctx, channel.New(rwc, cfg.Channel), o.service, cfg, opts...)

@@ -113,6 +113,15 @@ const (
 	DefaultMaxDecodedSize = 256 << 20
 )
 
+// DecodeLimit is the decoded-size budget of one received message that MaxDecodedSize sets:
+// DefaultMaxDecodedSize for 0, and negative (no limit) as it is.
+func (c *Config) DecodeLimit() int64 {
+	if c.MaxDecodedSize == 0 {
+		return DefaultMaxDecodedSize
+	}
+	return c.MaxDecodedSize
+}
+
 // DefaultSyncRequestTimeout is Python's default sync_request_timeout.
 const DefaultSyncRequestTimeout = 30 * time.Second
 

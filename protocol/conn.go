@@ -494,14 +494,14 @@ func (c *Conn) dispatch(payload []byte) error {
 	// alias it rather than being copied (the payload's storage is the message's now, never
 	// reused by the channel).
 	borrow := len(payload) >= brine.BorrowMin
-	msg, seq, body, decoded, err := d.DecodeMessage(brine.Decoder{MaxDecodedSize: c.decodeLimit(), BorrowBytes: borrow}, payload)
+	msg, seq, body, decoded, err := d.DecodeMessage(brine.Decoder{MaxDecodedSize: c.cfg.DecodeLimit(), BorrowBytes: borrow}, payload)
 	if borrow {
 		c.ch.TakePayload()
 	}
 	if err != nil {
 		if errors.Is(err, brine.ErrTooLarge) {
 			return fmt.Errorf("%w: the message decodes to more than MaxDecodedSize (%d bytes of Go memory): %w",
-				ErrLimit, c.decodeLimit(), err)
+				ErrLimit, c.cfg.DecodeLimit(), err)
 		}
 		return fmt.Errorf("%w: %w", ErrProtocol, err)
 	}
@@ -543,13 +543,6 @@ func (c *Conn) dispatch(payload []byte) error {
 		p.resolve(v, err)
 	}
 	return nil
-}
-
-func (c *Conn) decodeLimit() int64 {
-	if c.cfg.MaxDecodedSize == 0 {
-		return DefaultMaxDecodedSize
-	}
-	return c.cfg.MaxDecodedSize
 }
 
 func head(b []byte) []byte {
