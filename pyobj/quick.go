@@ -3,7 +3,6 @@ package pyobj
 import (
 	"reflect"
 
-	"github.com/gorpyc/rpyc/brine"
 	"github.com/gorpyc/rpyc/protocol"
 )
 
@@ -50,9 +49,5 @@ func quickServiceCall(c *protocol.Conn, r *protocol.CallAttr) (v any, handled bo
 	if bare == "get_service_name" {
 		return cfg.ServiceAliases[0], true, nil
 	}
-	t := make(brine.Tuple, len(cfg.ServiceAliases))
-	for i, a := range cfg.ServiceAliases {
-		t[i] = a
-	}
-	return t, true, nil
+	return aliasTuple(cfg.ServiceAliases), true, nil
 }

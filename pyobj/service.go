@@ -44,13 +44,16 @@ func serviceMember(c *protocol.Conn, name string) (any, bool) {
 	case "get_service_name":
 		return func() string { return aliases[0] }, true
 	case "get_service_aliases":
-		return func() brine.Tuple {
-			t := make(brine.Tuple, len(aliases))
-			for i, a := range aliases {
-				t[i] = a
-			}
-			return t
-		}, true
+		return func() brine.Tuple { return aliasTuple(aliases) }, true
 	}
 	return nil, false
+}
+
+// aliasTuple is what get_service_aliases() returns: the aliases as a tuple of str.
+func aliasTuple(aliases []string) brine.Tuple {
+	t := make(brine.Tuple, len(aliases))
+	for i, a := range aliases {
+		t[i] = a
+	}
+	return t
 }
