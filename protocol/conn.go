@@ -54,6 +54,7 @@ type Conn struct {
 	remoteRoot *Ref
 	rootID     compat.IDPack // the peer's root, valid once remoteRoot is set; never released
 	rootRes    *AsyncResult  // the answer to NewClient's probe (a GETROOT); nil without a probe
+	ka         *keepalive    // Config.PingInterval's (keepalive.go); nil when off
 
 	// hmu guards the hook state and the wait for running handlers. A leaf, like mu.
 	hmu          sync.Mutex
@@ -408,6 +409,9 @@ func (c *Conn) received(payload []byte, err error) bool {
 		}
 		return false
 	}
+	if c.ka != nil {
+		c.ka.heard()
+	}
 	if c.cfg.Observer != nil {
 		c.cfg.Observer.Transferred(c, len(payload), false)
 	}
@@ -468,6 +472,9 @@ func (c *Conn) finish() {
 	c.delMu.Unlock()
 	for _, r := range releasers {
 		r.RPyCRelease()
+	}
+	if c.ka != nil {
+		c.ka.stop()
 	}
 	if c.cfg.Observer != nil {
 		c.cfg.Observer.Closed(c, context.Cause(c.ctx))

@@ -1,7 +1,6 @@
 package protocol
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -35,12 +34,11 @@ func (e *unresponsive) Is(target error) bool {
 const keepaliveToken = "gorpyc keepalive"
 
 // keepalive pings a quiet peer (Config.PingInterval). It costs no goroutine: one timer, whose
-// function runs only when it fires, and which is pushed back while messages arrive. It learns
-// of received messages as an Observer wrapped around the user's.
+// function runs only when it fires. The reader tells it of every message that arrives (heard),
+// and the connection's end stops it.
 type keepalive struct {
 	c                 *Conn
 	interval, timeout time.Duration
-	inner             Observer // the user's Observer, or nil
 	base              time.Time
 	last              atomic.Int64 // when the last message arrived, in nanoseconds since base
 
@@ -59,11 +57,11 @@ func (c *Conn) startKeepAlive() {
 		return
 	}
 	k := &keepalive{c: c, interval: c.cfg.PingInterval, timeout: c.cfg.PingTimeout,
-		inner: c.cfg.Observer, base: time.Now(), pingAt: -1}
+		base: time.Now(), pingAt: -1}
 	if k.timeout <= 0 {
 		k.timeout = k.interval
 	}
-	c.cfg.Observer = k
+	c.ka = k
 	k.mu.Lock()
 	k.t = time.AfterFunc(k.interval, k.tick)
 	k.mu.Unlock()
@@ -105,8 +103,8 @@ func (k *keepalive) tick() {
 	default:
 		k.pingAt = now
 		next = min(k.interval, k.timeout) // an early answer lets the next check come on time
-		// The reply is not waited for: its arrival is what counts (Transferred). A ping that
-		// could not be sent is not answered either.
+		// The reply is not waited for: its arrival is what counts (heard). A ping that could
+		// not be sent is not answered either.
 		k.c.RequestAsync(compat.HandlePing, keepaliveToken)
 	}
 	k.mu.Lock()
@@ -125,37 +123,5 @@ func (k *keepalive) stop() {
 	k.running.Wait()
 }
 
-// Opened passes the call on to the user's Observer.
-func (k *keepalive) Opened(c *Conn) {
-	if k.inner != nil {
-		k.inner.Opened(c)
-	}
-}
-
-// Closed stops the keepalive, then passes the call on.
-func (k *keepalive) Closed(c *Conn, cause error) {
-	k.stop()
-	if k.inner != nil {
-		k.inner.Closed(c, cause)
-	}
-}
-
-// Request passes the call on to the user's Observer, if any.
-func (k *keepalive) Request(ctx context.Context, c *Conn, h compat.Handler, incoming bool) (context.Context, func(err error)) {
-	if k.inner != nil {
-		return k.inner.Request(ctx, c, h, incoming)
-	}
-	return ctx, requestDoneNop
-}
-
-func requestDoneNop(error) {}
-
-// Transferred notes when a message arrived, then passes the call on.
-func (k *keepalive) Transferred(c *Conn, n int, out bool) {
-	if !out {
-		k.last.Store(k.now())
-	}
-	if k.inner != nil {
-		k.inner.Transferred(c, n, out)
-	}
-}
+// heard notes that a message arrived; the reader calls it for each one.
+func (k *keepalive) heard() { k.last.Store(k.now()) }
